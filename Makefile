@@ -1,0 +1,54 @@
+# Downstream: `make serve` builds and serves the page, `make test` runs every check.
+PORT ?= 8000
+CARGO ?= cargo
+WASM := target/wasm32-unknown-unknown/release/downstream.wasm
+CLI := target/debug/downstream
+
+.PHONY: serve test setup setup-browser build wasm cli fmt clippy test-native check-wasm e2e-reports test-e2e clean
+
+serve: setup build
+	node tools/serve.mjs
+
+setup:
+	tools/setup.sh
+
+setup-browser:
+	tools/setup.sh --browser
+
+build: pkg/downstream_bg.wasm
+
+wasm: $(WASM)
+
+$(WASM): FORCE
+	$(CARGO) build --release --target wasm32-unknown-unknown --lib
+
+pkg/downstream_bg.wasm: $(WASM)
+	wasm-bindgen --target web --out-dir pkg --no-typescript $(WASM)
+
+cli:
+	$(CARGO) build --bin downstream
+
+fmt:
+	$(CARGO) fmt --check
+
+clippy:
+	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --target wasm32-unknown-unknown --lib -- -D warnings
+
+test-native:
+	$(CARGO) test
+
+e2e-reports: cli
+	mkdir -p target/e2e
+	$(CLI) eval --model assets/demo/encoder.onnx --data assets/demo/digits.zip --seed 0 --out target/e2e/demo-report.json
+	$(CLI) eval --model assets/demo/encoder.onnx --data tests/fixtures/data/tiny.zip --seed 0 --out target/e2e/tiny-report.json
+
+test-e2e: setup-browser build e2e-reports
+	node --test tests/e2e/
+
+test: setup fmt clippy test-native test-e2e
+
+clean:
+	rm -rf pkg target/e2e
+
+FORCE:

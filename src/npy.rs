@@ -1,0 +1,98 @@
+//! Reading and writing `.npy` arrays (numpy's format) through `npyz`.
+
+use std::io::Write;
+
+use npyz::WriterBuilder;
+
+use crate::error::{Error, Result};
+
+/// A C-order array of numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Array {
+    pub shape: Vec<usize>,
+    pub data: Vec<f64>,
+}
+
+/// Reads a float32, float64 or integer `.npy` array.
+pub fn read(bytes: &[u8], name: &str) -> Result<Array> {
+    let bad = |detail: String| Error::Array {
+        name: name.into(),
+        detail,
+    };
+    let npy =
+        npyz::NpyFile::new(bytes).map_err(|e| bad(format!("not a readable .npy file: {e}")))?;
+    if npy.order() == npyz::Order::Fortran {
+        return Err(bad(
+            "Fortran-order arrays are not supported; save with np.ascontiguousarray".into(),
+        ));
+    }
+    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
+    let descr = npy.dtype().descr().trim_matches('\'').to_string();
+    let read_err = |e: std::io::Error| bad(format!("truncated or corrupt data: {e}"));
+    let data: Vec<f64> = match descr.as_str() {
+        "<f4" => npy
+            .into_vec::<f32>()
+            .map_err(read_err)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        "<f8" => npy.into_vec::<f64>().map_err(read_err)?,
+        "<i8" => npy
+            .into_vec::<i64>()
+            .map_err(read_err)?
+            .into_iter()
+            .map(|v| v as f64)
+            .collect(),
+        "<i4" => npy
+            .into_vec::<i32>()
+            .map_err(read_err)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        other => {
+            return Err(bad(format!(
+                "element type {other} is not supported; use float32 or float64"
+            )))
+        }
+    };
+    if data.len() != shape.iter().product::<usize>() {
+        return Err(bad(format!(
+            "shape {shape:?} does not match its {} values",
+            data.len()
+        )));
+    }
+    Ok(Array { shape, data })
+}
+
+/// Writes a float32 `.npy` array of `shape`.
+pub fn write_f32(out: impl Write, shape: &[usize], data: &[f32]) -> Result<()> {
+    let err = |e: std::io::Error| Error::Array {
+        name: "output".into(),
+        detail: e.to_string(),
+    };
+    let shape: Vec<u64> = shape.iter().map(|&d| d as u64).collect();
+    let mut writer = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(&shape)
+        .writer(out)
+        .begin_nd()
+        .map_err(err)?;
+    writer.extend(data.iter().copied()).map_err(err)?;
+    writer.finish().map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let mut buf = Vec::new();
+        write_f32(&mut buf, &[2, 3], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.5]).unwrap();
+        let a = read(&buf, "x").unwrap();
+        assert_eq!(a.shape, vec![2, 3]);
+        assert_eq!(a.data, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.5]);
+        assert!(read(&buf[..buf.len() - 4], "x").is_err());
+        assert!(read(b"not npy", "x").is_err());
+    }
+}

@@ -1,0 +1,241 @@
+//! The evaluation workflow behind the page and the CLI: load a model and a data set,
+//! embed in steps (so callers can show progress and cancel), then fit and score.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::{DataInfo, Dataset};
+use crate::encoder::{Encoder, ModelInfo};
+use crate::error::{Error, Result};
+use crate::metrics::{self, Proba};
+use crate::probe::{self, Features, LogRegConfig};
+use crate::report::{Predictions, ProbeInfo, Protocol, Report, Tool, SCHEMA, VERSION};
+use crate::split::stratified_holdout;
+
+/// Evaluation settings; every field has the page's default.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EvalConfig {
+    pub seed: u64,
+    pub test_fraction: f64,
+    pub c: f64,
+    pub max_iter: usize,
+    pub tol: f64,
+}
+
+impl Default for EvalConfig {
+    fn default() -> Self {
+        let lr = LogRegConfig::default();
+        EvalConfig {
+            seed: 0,
+            test_fraction: 0.2,
+            c: lr.c,
+            max_iter: lr.max_iter,
+            tol: lr.tol,
+        }
+    }
+}
+
+/// Loaded model, data and embeddings. A failed load keeps what was loaded before.
+#[derive(Default)]
+pub struct Session {
+    encoder: Option<Encoder>,
+    data: Option<Dataset>,
+    embeddings: Vec<f32>,
+    embedded: usize,
+    report: Option<Report>,
+}
+
+impl Session {
+    /// An empty session.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Loads an ONNX encoder; on error the previous one stays.
+    pub fn load_model(&mut self, bytes: &[u8], name: &str) -> Result<ModelInfo> {
+        let encoder = Encoder::load(bytes, name)?;
+        let info = encoder.info().clone();
+        self.encoder = Some(encoder);
+        self.reset_embeddings();
+        Ok(info)
+    }
+
+    /// Loads a zip archive of class folders; on error the previous data stay.
+    pub fn load_data_zip(&mut self, bytes: &[u8], name: &str) -> Result<DataInfo> {
+        self.set_data(Dataset::from_zip(bytes, name)?)
+    }
+
+    /// Uses an already loaded data set.
+    pub fn set_data(&mut self, data: Dataset) -> Result<DataInfo> {
+        let info = data.info();
+        self.data = Some(data);
+        self.reset_embeddings();
+        Ok(info)
+    }
+
+    fn reset_embeddings(&mut self) {
+        self.embeddings.clear();
+        self.embedded = 0;
+    }
+
+    fn parts(&self) -> Result<(&Encoder, &Dataset)> {
+        let encoder = self
+            .encoder
+            .as_ref()
+            .ok_or(Error::NotReady("load a model first"))?;
+        let data = self
+            .data
+            .as_ref()
+            .ok_or(Error::NotReady("load a data set first"))?;
+        Ok((encoder, data))
+    }
+
+    /// Starts (or restarts) embedding; returns the number of items to embed.
+    pub fn embed_begin(&mut self) -> Result<usize> {
+        let total = self.parts()?.1.items.len();
+        self.reset_embeddings();
+        Ok(total)
+    }
+
+    /// Embeds up to `max_items` more items; returns how many are embedded so far.
+    pub fn embed_step(&mut self, max_items: usize) -> Result<usize> {
+        let (encoder, data) = self.parts()?;
+        let start = self.embedded;
+        let end = (start + max_items.max(1)).min(data.items.len());
+        if start >= end {
+            return Ok(start);
+        }
+        let spec = *encoder.spec();
+        let mut inputs = vec![0.0f32; (end - start) * spec.len()];
+        for (item, out) in data.items[start..end]
+            .iter()
+            .zip(inputs.chunks_exact_mut(spec.len()))
+        {
+            spec.preprocess(&item.bytes, &item.path, out)?;
+        }
+        let emb = encoder.embed(&inputs)?;
+        let dim = encoder.info().embedding_dim;
+        if let Some(pos) = emb.iter().position(|v| !v.is_finite()) {
+            let item = &data.items[start + pos / dim];
+            return Err(Error::NonFinite {
+                what: format!("the embedding of '{}'", item.path),
+                row: start + pos / dim,
+                col: pos % dim,
+                value: f64::from(emb[pos]),
+            });
+        }
+        self.embeddings.extend_from_slice(&emb);
+        self.embedded = end;
+        Ok(end)
+    }
+
+    /// Embeds everything, calling `progress(done, total)` after each step.
+    pub fn embed_all(&mut self, step: usize, mut progress: impl FnMut(usize, usize)) -> Result<()> {
+        let total = self.embed_begin()?;
+        while self.embedded < total {
+            let done = self.embed_step(step)?;
+            progress(done, total);
+        }
+        Ok(())
+    }
+
+    /// The embeddings computed so far, row-major.
+    pub fn embeddings(&self) -> &[f32] {
+        &self.embeddings
+    }
+
+    /// Splits, fits the probe and scores it; `on_iter` as in [`probe::fit`].
+    pub fn evaluate(
+        &mut self,
+        cfg: &EvalConfig,
+        on_iter: impl FnMut(usize, f64) -> bool,
+    ) -> Result<&Report> {
+        let (encoder, data) = self.parts()?;
+        if self.embedded != data.items.len() || data.items.is_empty() {
+            return Err(Error::NotReady("embed the data set before evaluating"));
+        }
+        let dim = encoder.info().embedding_dim;
+        let labels = data.labels();
+        let split = stratified_holdout(&labels, &data.classes, cfg.test_fraction, cfg.seed)?;
+        let gather = |rows: &[usize]| -> Vec<f32> {
+            rows.iter()
+                .flat_map(|&r| self.embeddings[r * dim..(r + 1) * dim].iter().copied())
+                .collect()
+        };
+        let (x_train, x_test) = (gather(&split.train), gather(&split.test));
+        let y_train: Vec<usize> = split.train.iter().map(|&r| labels[r]).collect();
+        let y_test: Vec<usize> = split.test.iter().map(|&r| labels[r]).collect();
+        let lr_cfg = LogRegConfig {
+            c: cfg.c,
+            max_iter: cfg.max_iter,
+            tol: cfg.tol,
+        };
+        let k = data.classes.len();
+        let train = Features::new(&x_train, dim, "training embeddings")?;
+        let model = probe::fit(train, &y_train, k, &lr_cfg, on_iter)?;
+        let proba = model.predict_proba(Features::new(&x_test, dim, "test embeddings")?)?;
+        let y_pred = probe::argmax_rows(&proba, k);
+        let confidence = proba
+            .chunks_exact(k)
+            .zip(&y_pred)
+            .map(|(row, &p)| row[p])
+            .collect();
+        let mut metrics = metrics::evaluate(
+            &y_test,
+            &y_pred,
+            &data.classes,
+            Some(Proba {
+                values: &proba,
+                n_classes: k,
+            }),
+        )?;
+        if !model.converged {
+            metrics.warnings.push(format!(
+                "the probe did not converge in {} iterations; raise max_iter or lower C",
+                model.iterations
+            ));
+        }
+        let report = Report {
+            schema: SCHEMA.into(),
+            version: VERSION,
+            tool: Tool {
+                name: env!("CARGO_PKG_NAME").into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            },
+            model: encoder.info().clone(),
+            data: data.info(),
+            preprocessing: encoder.spec().describe(),
+            protocol: Protocol {
+                name: "stratified_holdout".into(),
+                seed: cfg.seed,
+                test_fraction: cfg.test_fraction,
+                n_train: split.train.len(),
+                n_test: split.test.len(),
+            },
+            probe: ProbeInfo {
+                kind: "logistic_regression".into(),
+                c: lr_cfg.c,
+                penalty: "l2".into(),
+                solver: "lbfgs".into(),
+                max_iter: lr_cfg.max_iter,
+                tol: lr_cfg.tol,
+                iterations: model.iterations,
+                converged: model.converged,
+                objective: model.objective,
+            },
+            metrics,
+            predictions: Predictions {
+                test_index: split.test,
+                y_true: y_test,
+                y_pred,
+                confidence,
+            },
+        };
+        Ok(self.report.insert(report))
+    }
+
+    /// The last report, if any.
+    pub fn report(&self) -> Option<&Report> {
+        self.report.as_ref()
+    }
+}

@@ -1,0 +1,113 @@
+//! Seeded stratified splits.
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::error::{Error, Result};
+
+/// Train and test row indices, each ascending.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Split {
+    pub train: Vec<usize>,
+    pub test: Vec<usize>,
+}
+
+/// Stratified hold-out: in each class, `round(n_c * test_fraction)` samples (at least
+/// one, and leaving at least one for training) go to the test set, chosen by a
+/// ChaCha8 generator seeded with `seed`.
+pub fn stratified_holdout(
+    labels: &[usize],
+    classes: &[String],
+    test_fraction: f64,
+    seed: u64,
+) -> Result<Split> {
+    if !(test_fraction > 0.0 && test_fraction < 1.0) {
+        return Err(Error::InvalidParameter {
+            name: "test fraction",
+            value: test_fraction.to_string(),
+            why: "must be between 0 and 1 (exclusive)",
+        });
+    }
+    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); classes.len()];
+    for (i, &l) in labels.iter().enumerate() {
+        match by_class.get_mut(l) {
+            Some(v) => v.push(i),
+            None => {
+                return Err(Error::InvalidParameter {
+                    name: "label index",
+                    value: l.to_string(),
+                    why: "outside the class list",
+                })
+            }
+        }
+    }
+    let present: Vec<&String> = classes
+        .iter()
+        .zip(&by_class)
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(c, _)| c)
+        .collect();
+    if present.len() < 2 {
+        return Err(Error::TooFewClasses {
+            count: present.len(),
+            classes: present
+                .iter()
+                .map(|c| format!("'{c}'"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    for (class, mut idx) in classes.iter().zip(by_class) {
+        if idx.is_empty() {
+            continue;
+        }
+        if idx.len() < 2 {
+            return Err(Error::ClassTooSmall {
+                class: class.clone(),
+                count: idx.len(),
+            });
+        }
+        idx.shuffle(&mut rng);
+        let n_test = ((idx.len() as f64 * test_fraction).round() as usize).clamp(1, idx.len() - 1);
+        test.extend_from_slice(&idx[..n_test]);
+        train.extend_from_slice(&idx[n_test..]);
+    }
+    train.sort_unstable();
+    test.sort_unstable();
+    Ok(Split { train, test })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(k: usize) -> Vec<String> {
+        (0..k).map(|i| i.to_string()).collect()
+    }
+
+    #[test]
+    fn keeps_class_proportions_and_is_seeded() {
+        let labels: Vec<usize> = (0..100).map(|i| usize::from(i >= 70)).collect();
+        let a = stratified_holdout(&labels, &names(2), 0.2, 7).unwrap();
+        assert_eq!(a.test.len(), 20);
+        assert_eq!(a.test.iter().filter(|&&i| labels[i] == 1).count(), 6);
+        assert_eq!(a, stratified_holdout(&labels, &names(2), 0.2, 7).unwrap());
+        assert_ne!(a, stratified_holdout(&labels, &names(2), 0.2, 8).unwrap());
+    }
+
+    #[test]
+    fn one_sample_class_is_refused() {
+        let err = stratified_holdout(&[0, 0, 1], &names(2), 0.2, 0).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "class '1' has 1 sample(s); a stratified split needs at least 2 per class"
+        );
+        assert!(matches!(
+            stratified_holdout(&[0, 0], &names(2), 0.2, 0),
+            Err(Error::TooFewClasses { count: 1, .. })
+        ));
+    }
+}

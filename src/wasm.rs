@@ -1,0 +1,90 @@
+//! JavaScript bindings: the only module that touches `wasm_bindgen` and `js_sys`.
+//! Bulk bytes come in as `Uint8Array`; small results go out as plain JS objects.
+
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::session::{EvalConfig, Session as CoreSession};
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&e.to_string()))
+}
+
+fn js_err(e: crate::Error) -> JsError {
+    JsError::new(&e.to_string())
+}
+
+/// Turns a Rust panic into a console message with its location (the worker then
+/// reports the trap and restarts the instance).
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// A page session: the loaded model, data, embeddings and last report.
+#[wasm_bindgen]
+pub struct Session {
+    inner: CoreSession,
+}
+
+#[wasm_bindgen]
+impl Session {
+    /// An empty session.
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> Session {
+        Session {
+            inner: CoreSession::new(),
+        }
+    }
+
+    /// Loads an ONNX encoder; returns its `ModelInfo`. A failure keeps the previous model.
+    pub fn load_model(&mut self, bytes: &[u8], name: &str) -> Result<JsValue, JsError> {
+        to_js(&self.inner.load_model(bytes, name).map_err(js_err)?)
+    }
+
+    /// Loads a zip of class folders; returns its `DataInfo`. A failure keeps the previous data.
+    pub fn load_data_zip(&mut self, bytes: &[u8], name: &str) -> Result<JsValue, JsError> {
+        to_js(&self.inner.load_data_zip(bytes, name).map_err(js_err)?)
+    }
+
+    /// Starts embedding; returns the number of items.
+    pub fn embed_begin(&mut self) -> Result<u32, JsError> {
+        Ok(self.inner.embed_begin().map_err(js_err)? as u32)
+    }
+
+    /// Embeds up to `max_items` more items; returns how many are done.
+    pub fn embed_step(&mut self, max_items: u32) -> Result<u32, JsError> {
+        Ok(self.inner.embed_step(max_items as usize).map_err(js_err)? as u32)
+    }
+
+    /// The embeddings so far, row-major, as a `Float32Array`.
+    pub fn embeddings(&self) -> Vec<f32> {
+        self.inner.embeddings().to_vec()
+    }
+
+    /// Splits, fits and scores; `config` is `{seed, test_fraction, c, max_iter, tol}`
+    /// (all optional). Returns the report object.
+    pub fn evaluate(&mut self, config: JsValue) -> Result<JsValue, JsError> {
+        let cfg: EvalConfig = if config.is_undefined() || config.is_null() {
+            EvalConfig::default()
+        } else {
+            serde_wasm_bindgen::from_value(config)
+                .map_err(|e| JsError::new(&format!("invalid settings: {e}")))?
+        };
+        let report = self.inner.evaluate(&cfg, |_, _| true).map_err(js_err)?;
+        to_js(report)
+    }
+
+    /// The last report as pretty JSON, or an empty string.
+    pub fn report_json(&self) -> String {
+        self.inner.report().map(|r| r.to_json()).unwrap_or_default()
+    }
+}
+
+impl Default for Session {
+    fn default() -> Self {
+        Self::new()
+    }
+}
