@@ -189,7 +189,8 @@ impl Encoder {
         if let Some(dt) = fact.datum_type.concretize() {
             if dt != DatumType::F32 {
                 return Err(unsupported(format!(
-                    "its element type is {dt:?}; Downstream feeds float32"
+                    "its element type is {}; Downstream feeds float32",
+                    format!("{dt:?}").to_lowercase()
                 )));
             }
         }

@@ -7,28 +7,44 @@ use downstream::metrics::{self, Proba};
 use serde_json::Value;
 
 fn check(name: &str, key: &str, got: f64, want: &Value) {
-    let want = want.as_f64().unwrap_or_else(|| panic!("{name}: {key} missing"));
-    assert!(common::close(got, want, 1e-9), "{name}: {key} = {got}, scikit-learn {want}");
+    let want = want
+        .as_f64()
+        .unwrap_or_else(|| panic!("{name}: {key} missing"));
+    assert!(
+        common::close(got, want, 1e-9),
+        "{name}: {key} = {got}, scikit-learn {want}"
+    );
 }
 
 #[test]
 fn metrics_equal_scikit_learn() {
-    let cases: Vec<Value> = serde_json::from_slice(&common::read("tests/fixtures/metrics/cases.json")).unwrap();
+    let cases: Vec<Value> =
+        serde_json::from_slice(&common::read("tests/fixtures/metrics/cases.json")).unwrap();
     assert!(cases.len() >= 10);
     for case in &cases {
         let name = case["name"].as_str().unwrap();
         let strings = |k: &str| -> Vec<String> {
-            case[k].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+            case[k]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_str().unwrap().to_string())
+                .collect()
         };
         let (labels, t, p) = metrics::encode_labels(&strings("y_true"), &strings("y_pred"));
-        let proba: Option<Vec<f64>> = case["proba"]
-            .as_array()
-            .map(|rows| rows.iter().flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_f64().unwrap())).collect());
+        let proba: Option<Vec<f64>> = case["proba"].as_array().map(|rows| {
+            rows.iter()
+                .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_f64().unwrap()))
+                .collect()
+        });
         let m = metrics::evaluate(
             &t,
             &p,
             &labels,
-            proba.as_deref().map(|values| Proba { values, n_classes: labels.len() }),
+            proba.as_deref().map(|values| Proba {
+                values,
+                n_classes: labels.len(),
+            }),
         )
         .unwrap();
         let e = &case["expected"];
@@ -47,14 +63,34 @@ fn metrics_equal_scikit_learn() {
         let cm = &e["confusion_matrix"];
         let want_labels: Vec<String> = serde_json::from_value(cm["labels"].clone()).unwrap();
         let want_matrix: Vec<Vec<u64>> = serde_json::from_value(cm["matrix"].clone()).unwrap();
-        assert_eq!(m.confusion_matrix.labels, want_labels, "{name}: label order");
-        assert_eq!(m.confusion_matrix.matrix, want_matrix, "{name}: confusion matrix");
+        assert_eq!(
+            m.confusion_matrix.labels, want_labels,
+            "{name}: label order"
+        );
+        assert_eq!(
+            m.confusion_matrix.matrix, want_matrix,
+            "{name}: confusion matrix"
+        );
         for (label, scores) in e["per_class"].as_object().unwrap() {
             let got = &m.per_class[label];
-            check(name, &format!("{label}.precision"), got.precision, &scores["precision"]);
-            check(name, &format!("{label}.recall"), got.recall, &scores["recall"]);
+            check(
+                name,
+                &format!("{label}.precision"),
+                got.precision,
+                &scores["precision"],
+            );
+            check(
+                name,
+                &format!("{label}.recall"),
+                got.recall,
+                &scores["recall"],
+            );
             check(name, &format!("{label}.f1"), got.f1, &scores["f1"]);
-            assert_eq!(Some(got.support), scores["support"].as_u64(), "{name}: {label} support");
+            assert_eq!(
+                Some(got.support),
+                scores["support"].as_u64(),
+                "{name}: {label} support"
+            );
         }
         for (key, got) in [
             ("log_loss", m.log_loss),
@@ -68,6 +104,9 @@ fn metrics_equal_scikit_learn() {
             }
         }
         let json = serde_json::to_string(&m).unwrap();
-        assert!(!json.contains("NaN") && !json.contains("null"), "{name}: {json}");
+        assert!(
+            !json.contains("NaN") && !json.contains("null"),
+            "{name}: {json}"
+        );
     }
 }

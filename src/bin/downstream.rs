@@ -64,6 +64,9 @@ enum Command {
         c: f64,
         #[arg(long, default_value_t = 1000)]
         max_iter: usize,
+        /// Gradient tolerance of the probe's L-BFGS (largest gradient component).
+        #[arg(long, default_value_t = EvalConfig::default().tol)]
+        tol: f64,
         /// Write the report JSON here (otherwise only a summary is printed).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -271,6 +274,7 @@ fn main() -> ExitCode {
             test_fraction,
             c,
             max_iter,
+            tol,
             out,
         } => eval(
             model,
@@ -280,7 +284,7 @@ fn main() -> ExitCode {
                 test_fraction: *test_fraction,
                 c: *c,
                 max_iter: *max_iter,
-                ..EvalConfig::default()
+                tol: *tol,
             },
             out.as_deref(),
         ),

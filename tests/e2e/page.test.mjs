@@ -2,6 +2,7 @@
 //
 // Needs: pkg/ (make build), the demo assets, and target/e2e/{demo,tiny}-report.json
 // written by the native CLI (make e2e-reports). Run with `npm run test:e2e`.
+// Env: CHROMIUM_PATH (default /usr/bin/chromium), DOWNSTREAM_E2E_REPORTS (default target/e2e).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +18,8 @@ const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const RUN_TIMEOUT = 120_000;
 const TEST_TIMEOUT = 180_000;
 
+/** Where the CLI reference reports live; override for ad-hoc runs. */
+const REPORTS_DIR = process.env.DOWNSTREAM_E2E_REPORTS || path.join(ROOT, 'target/e2e');
 const DEMO_MODEL = path.join(ROOT, 'assets/demo/encoder.onnx');
 const TINY_DATA = path.join(ROOT, 'tests/fixtures/data/tiny.zip');
 
@@ -28,9 +31,10 @@ function requireFile(rel, hint) {
 
 /** Reads a CLI reference report, failing with instructions if it is missing. */
 function readReport(name) {
-  const file = requireFile(
-    `target/e2e/${name}`,
-    'run `make e2e-reports` first (it writes the reference reports with the native CLI)',
+  const file = path.join(REPORTS_DIR, name);
+  assert.ok(
+    existsSync(file),
+    `${file} is missing; run \`make e2e-reports\` first (it writes the reference reports with the native CLI)`,
   );
   return JSON.parse(readFileSync(file, 'utf8'));
 }
@@ -173,7 +177,17 @@ describe('Downstream page', () => {
       assert.equal(download.suggestedFilename(), 'downstream-report.json');
       const downloaded = JSON.parse(readFileSync(await download.path(), 'utf8'));
       assert.equal(downloaded.schema, 'downstream-report');
-      assert.deepEqual(downloaded.metrics, report.metrics);
+      // Label-based metrics and predictions are identical; probability-based ones come
+      // from embeddings that differ in the last bits between wasm (simd128) and native
+      // kernels, so they agree to 1e-3 rather than to the bit.
+      const PROBA_KEYS = ['log_loss', 'roc_auc_ovr_macro', 'top_2_accuracy'];
+      const strip = (m) => Object.fromEntries(Object.entries(m).filter(([k]) => !PROBA_KEYS.includes(k)));
+      assert.deepEqual(strip(downloaded.metrics), strip(report.metrics));
+      for (const key of PROBA_KEYS) {
+        assert.ok(Math.abs(downloaded.metrics[key] - report.metrics[key]) <= 1e-3, `${key}: ${downloaded.metrics[key]} vs ${report.metrics[key]}`);
+      }
+      assert.deepEqual(downloaded.predictions.y_pred, report.predictions.y_pred);
+      assert.deepEqual(downloaded.predictions.test_index, report.predictions.test_index);
       assert.deepEqual(downloaded.protocol, report.protocol);
 
       assert.deepEqual(problems, []);
@@ -215,7 +229,7 @@ describe('Downstream page', () => {
       const error = page.getByTestId('error-message');
       assert.ok(await error.isVisible(), 'error message is not visible');
       assert.match(await error.textContent(), /not a valid ONNX model/);
-      assert.match(await error.textContent(), /bad\.onnx/);
+      assert.match(await error.textContent(), /bad\.onnx/, "the error should name the file");
       assert.ok(await page.getByTestId('metric-accuracy').isVisible(), 'previous results were hidden');
       assert.equal(await dataValue(page, 'metric-accuracy'), accuracy);
       assert.equal(await page.getByTestId('run').isEnabled(), true, 'the previous model should still be usable');

@@ -1,0 +1,203 @@
+//! The `downstream` binary end to end: embed, metrics and eval on committed fixtures.
+
+mod common;
+
+use std::process::Command;
+
+use downstream::npy;
+use serde_json::Value;
+
+fn downstream(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_downstream"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn temp(name: &str) -> String {
+    let dir = std::env::temp_dir().join(format!("downstream-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name).to_string_lossy().into_owned()
+}
+
+#[test]
+fn embed_npy_matches_onnxruntime() {
+    let out = temp("golden.npy");
+    let (ok, _, err) = downstream(&[
+        "embed",
+        "--model",
+        "assets/demo/encoder.onnx",
+        "--input",
+        "tests/fixtures/golden/encoder_input.npy",
+        "--out",
+        &out,
+    ]);
+    assert!(ok, "{err}");
+    let got = npy::read(&std::fs::read(&out).unwrap(), "out").unwrap();
+    let want = npy::read(
+        &common::read("tests/fixtures/golden/encoder_output.npy"),
+        "want",
+    )
+    .unwrap();
+    assert_eq!(got.shape, vec![16, 64]);
+    let max_abs = got
+        .data
+        .iter()
+        .zip(&want.data)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f64::max);
+    assert!(max_abs <= 1e-4, "max-abs {max_abs}");
+}
+
+#[test]
+fn embed_zip_writes_embeddings_and_labels() {
+    let out = temp("tiny.npy");
+    let (ok, _, err) = downstream(&[
+        "embed",
+        "--model",
+        "assets/demo/encoder.onnx",
+        "--input",
+        "tests/fixtures/data/tiny.zip",
+        "--out",
+        &out,
+    ]);
+    assert!(ok, "{err}");
+    let got = npy::read(&std::fs::read(&out).unwrap(), "out").unwrap();
+    assert_eq!(got.shape, vec![36, 64]);
+    let labels = std::fs::read_to_string(temp("tiny.labels.txt")).unwrap();
+    let lines: Vec<&str> = labels.lines().collect();
+    assert_eq!(lines.len(), 36);
+    assert_eq!((lines[0], lines[12], lines[35]), ("cat", "dog", "fish"));
+    let (ok, _, err) = downstream(&[
+        "embed",
+        "--model",
+        "assets/demo/encoder.onnx",
+        "--input",
+        "tests/fixtures/probe/digits_X_test.npy",
+        "--out",
+        &out,
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("error: input shape [360, 64] vs the model's [N, [1, 28, 28]]"),
+        "{err}"
+    );
+}
+
+#[test]
+fn metrics_json_equals_scikit_learn() {
+    let cases: Vec<Value> =
+        serde_json::from_slice(&common::read("tests/fixtures/metrics/cases.json")).unwrap();
+    let case = cases.iter().find(|c| c["name"] == "string_labels").unwrap();
+    let write_lines = |name: &str, key: &str| {
+        let text: String = case[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| format!("{}\n", v.as_str().unwrap()))
+            .collect();
+        let path = temp(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let (t, p) = (
+        write_lines("t.txt", "y_true"),
+        write_lines("p.txt", "y_pred"),
+    );
+    let rows: Vec<f32> = case["proba"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap() as f32)
+        })
+        .collect();
+    let k = case["labels"].as_array().unwrap().len();
+    let proba = temp("proba.npy");
+    let mut buf = Vec::new();
+    npy::write_f32(&mut buf, &[rows.len() / k, k], &rows).unwrap();
+    std::fs::write(&proba, buf).unwrap();
+    let (ok, stdout, err) = downstream(&[
+        "metrics", "--y-true", &t, "--y-pred", &p, "--proba", &proba, "--json",
+    ]);
+    assert!(ok, "{err}");
+    let got: Value = serde_json::from_str(&stdout).unwrap();
+    let e = &case["expected"];
+    for key in [
+        "accuracy",
+        "balanced_accuracy",
+        "macro_precision",
+        "macro_recall",
+        "macro_f1",
+        "weighted_f1",
+        "mcc",
+        "cohen_kappa",
+        "roc_auc_ovr_macro",
+        "top_2_accuracy",
+        "log_loss",
+    ] {
+        let (g, w) = (got[key].as_f64().unwrap(), e[key].as_f64().unwrap());
+        // The probabilities are multiples of 1/1024, exact in float32.
+        assert!(common::close(g, w, 1e-9), "{key}: {g} vs scikit-learn {w}");
+    }
+    assert_eq!(got["confusion_matrix"], e["confusion_matrix"]);
+    assert_eq!(
+        got["per_class"]["cat"]["support"],
+        e["per_class"]["cat"]["support"]
+    );
+
+    let (ok, stdout, _) = downstream(&["metrics", "--y-true", &t, "--y-pred", &p]);
+    assert!(ok);
+    assert!(stdout.contains("weighted avg"), "{stdout}");
+    let short = temp("short.txt");
+    std::fs::write(&short, "cat\n").unwrap();
+    let (ok, _, err) = downstream(&["metrics", "--y-true", &t, "--y-pred", &short]);
+    assert!(!ok);
+    assert!(
+        err.contains(&format!(
+            "error: lines in {short} vs {t}: expected 24, got 1"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn eval_writes_a_versioned_report() {
+    let out = temp("report.json");
+    let (ok, stdout, err) = downstream(&[
+        "eval",
+        "--model",
+        "assets/demo/encoder.onnx",
+        "--data",
+        "tests/fixtures/data/tiny.zip",
+        "--seed",
+        "3",
+        "--out",
+        &out,
+    ]);
+    assert!(ok, "{err}");
+    assert!(stdout.contains("accuracy"), "{stdout}");
+    let report: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(report["schema"], "downstream-report");
+    assert_eq!(report["version"], 1);
+    assert_eq!(report["protocol"]["seed"], 3);
+    assert_eq!(report["data"]["counts"], serde_json::json!([12, 12, 12]));
+    let n_test = report["protocol"]["n_test"].as_u64().unwrap();
+    let cells: u64 = report["metrics"]["confusion_matrix"]["matrix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r.as_array().unwrap().iter().map(|v| v.as_u64().unwrap()))
+        .sum();
+    assert_eq!((n_test, cells), (6, 6));
+    assert_eq!(report["model"]["sha256"].as_str().unwrap().len(), 64);
+}
