@@ -73,6 +73,9 @@ pub enum Error {
     /// An array file (.npy) could not be read or written.
     #[error("array file '{name}': {detail}")]
     Array { name: String, detail: String },
+    /// A report file or shared link could not be read.
+    #[error("not a readable Downstream report: {detail}")]
+    InvalidReport { detail: String },
     /// A file could not be read or written.
     #[error("{path}: {detail}")]
     Io { path: String, detail: String },

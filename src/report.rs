@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::DataInfo;
 use crate::encoder::ModelInfo;
+use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::preprocess::Preprocessing;
 
@@ -67,7 +68,77 @@ pub struct Report {
     pub predictions: Predictions,
 }
 
+/// Largest report text accepted from a file or a link (64 MiB).
+pub const MAX_REPORT_BYTES: usize = 64 << 20;
+
 impl Report {
+    /// Reads and validates a report (from a file or a shared link): schema and version,
+    /// size, and that the matrix, per-class scores and predictions fit the labels.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let bad = |detail: String| Error::InvalidReport { detail };
+        if text.len() > MAX_REPORT_BYTES {
+            return Err(bad(format!(
+                "it is {} bytes, more than the limit of {MAX_REPORT_BYTES}",
+                text.len()
+            )));
+        }
+        let head: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
+        if head.get("schema").and_then(|s| s.as_str()) != Some(SCHEMA) {
+            return Err(bad(format!("its schema is not '{SCHEMA}'")));
+        }
+        let version = head.get("version").and_then(|v| v.as_u64());
+        if version != Some(u64::from(VERSION)) {
+            return Err(bad(format!(
+                "version {} is not supported (this page reads version {VERSION})",
+                version.map_or_else(|| "missing".to_string(), |v| v.to_string())
+            )));
+        }
+        let report: Report = serde_json::from_value(head)
+            .map_err(|e| bad(format!("a field is missing or malformed: {e}")))?;
+        report.validate().map_err(bad)?;
+        Ok(report)
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        let cm = &self.metrics.confusion_matrix;
+        let k = cm.labels.len();
+        if cm.matrix.len() != k || cm.matrix.iter().any(|r| r.len() != k) {
+            return Err(format!(
+                "the confusion matrix is not {k} x {k} like its labels"
+            ));
+        }
+        if self.metrics.per_class.len() > k
+            || self
+                .metrics
+                .per_class
+                .keys()
+                .any(|l| !cm.labels.contains(l))
+        {
+            return Err("per-class scores name labels the confusion matrix does not have".into());
+        }
+        let p = &self.predictions;
+        let n = p.test_index.len();
+        if p.y_true.len() != n
+            || p.y_pred.len() != n
+            || (!p.confidence.is_empty() && p.confidence.len() != n)
+        {
+            return Err("the prediction lists have different lengths".into());
+        }
+        if p.y_true.iter().chain(&p.y_pred).any(|&l| l >= k) {
+            return Err("a prediction names a class index outside the labels".into());
+        }
+        let numbers = [
+            self.metrics.accuracy,
+            self.metrics.macro_f1,
+            self.metrics.balanced_accuracy,
+        ];
+        if numbers.iter().any(|v| !v.is_finite()) {
+            return Err("a headline metric is not a finite number".into());
+        }
+        Ok(())
+    }
+
     /// Pretty JSON text of the report.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))

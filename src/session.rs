@@ -234,6 +234,20 @@ impl Session {
         Ok(self.report.insert(report))
     }
 
+    /// One loaded item: its path in the data set and its encoded image bytes.
+    pub fn item(&self, index: usize) -> Result<(&str, &[u8])> {
+        let data = self
+            .data
+            .as_ref()
+            .ok_or(Error::NotReady("load a data set first"))?;
+        let item = data.items.get(index).ok_or(Error::InvalidParameter {
+            name: "item index",
+            value: index.to_string(),
+            why: "outside the data set",
+        })?;
+        Ok((&item.path, &item.bytes))
+    }
+
     /// The last report, if any.
     pub fn report(&self) -> Option<&Report> {
         self.report.as_ref()

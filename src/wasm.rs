@@ -77,10 +77,32 @@ impl Session {
         to_js(report)
     }
 
+    /// Path of item `index` of the loaded data set (as in `report.predictions.test_index`).
+    pub fn item_path(&self, index: u32) -> Result<String, JsError> {
+        Ok(self
+            .inner
+            .item(index as usize)
+            .map_err(js_err)?
+            .0
+            .to_string())
+    }
+
+    /// Encoded image bytes of item `index`, as a `Uint8Array` (for thumbnails).
+    pub fn item_bytes(&self, index: u32) -> Result<Vec<u8>, JsError> {
+        Ok(self.inner.item(index as usize).map_err(js_err)?.1.to_vec())
+    }
+
     /// The last report as pretty JSON, or an empty string.
     pub fn report_json(&self) -> String {
         self.inner.report().map(|r| r.to_json()).unwrap_or_default()
     }
+}
+
+/// Reads and validates report JSON (a downloaded file or a shared link's payload);
+/// returns the report object or throws with what is wrong.
+#[wasm_bindgen]
+pub fn parse_report(text: &str) -> Result<JsValue, JsError> {
+    to_js(&crate::report::Report::from_json(text).map_err(js_err)?)
 }
 
 impl Default for Session {

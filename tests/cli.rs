@@ -201,3 +201,44 @@ fn eval_writes_a_versioned_report() {
     assert_eq!((n_test, cells), (6, 6));
     assert_eq!(report["model"]["sha256"].as_str().unwrap().len(), 64);
 }
+
+#[test]
+fn reports_round_trip_and_bad_ones_are_refused() {
+    use downstream::report::Report;
+    let out = temp("rt.json");
+    let (ok, _, err) = downstream(&[
+        "eval",
+        "--model",
+        "assets/demo/encoder.onnx",
+        "--data",
+        "tests/fixtures/data/tiny.zip",
+        "--out",
+        &out,
+    ]);
+    assert!(ok, "{err}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let report = Report::from_json(&text).unwrap();
+    assert_eq!(report.to_json(), text);
+    let cases = [
+        ("{", "not a readable Downstream report: not JSON: EOF while parsing an object at line 1 column 1"),
+        ("{\"schema\": \"other\"}", "not a readable Downstream report: its schema is not 'downstream-report'"),
+        ("{\"schema\": \"downstream-report\", \"version\": 9}", "not a readable Downstream report: version 9 is not supported (this page reads version 1)"),
+    ];
+    for (input, message) in cases {
+        assert_eq!(Report::from_json(input).unwrap_err().to_string(), message);
+    }
+    let mut v: Value = serde_json::from_str(&text).unwrap();
+    v["predictions"]["y_pred"][0] = serde_json::json!(7);
+    let err = Report::from_json(&v.to_string()).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "not a readable Downstream report: a prediction names a class index outside the labels"
+    );
+    let mut v: Value = serde_json::from_str(&text).unwrap();
+    v["metrics"]["confusion_matrix"]["matrix"][0] = serde_json::json!([1]);
+    let err = Report::from_json(&v.to_string()).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "not a readable Downstream report: the confusion matrix is not 3 x 3 like its labels"
+    );
+}
