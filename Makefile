@@ -4,7 +4,7 @@ CARGO ?= cargo
 WASM := target/wasm32-unknown-unknown/release/downstream.wasm
 CLI := target/debug/downstream
 
-.PHONY: serve test setup setup-browser build wasm cli fmt clippy test-native check-wasm e2e-reports test-e2e clean
+.PHONY: bench serve test setup setup-browser build wasm cli fmt clippy test-native check-wasm e2e-reports test-e2e clean
 
 serve: setup build
 	node tools/serve.mjs
@@ -47,6 +47,12 @@ test-e2e: setup-browser build e2e-reports
 	node --test tests/e2e/
 
 test: setup fmt clippy test-native test-e2e
+
+# Speed and size against the peers (onnxruntime-web, scikit-learn), measured in one run; not a test.
+bench: setup-browser build
+	cd bench && npm ci --no-audit --no-fund
+	pip install -q -r tools/requirements.txt
+	node tools/bench.mjs
 
 clean:
 	rm -rf pkg target/e2e

@@ -1,6 +1,7 @@
 //! The ONNX encoder: tract loads the model from bytes, fixes a concrete batch shape,
 //! and turns batches of preprocessed images into embeddings.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -38,6 +39,18 @@ pub struct Encoder {
     info: ModelInfo,
     spec: ImageSpec,
     plan: Arc<TypedRunnableModel>,
+    /// The model as loaded, when its batch is symbolic: plans for other batch sizes (a
+    /// last partial batch, a single image) are built from it on first use.
+    source: Option<InferenceModel>,
+    extra_plans: RefCell<Vec<(usize, Arc<TypedRunnableModel>)>>,
+}
+
+fn optimize_for(model: InferenceModel, shape: &[usize]) -> Result<Arc<TypedRunnableModel>> {
+    model
+        .with_input_fact(0, f32::fact(shape).into())
+        .and_then(|m| m.into_optimized())
+        .and_then(|m| m.into_runnable())
+        .map_err(|e| Error::Inference(format!("{e:#}")))
 }
 
 fn dim_value(d: &DimFact) -> Option<usize> {
@@ -204,11 +217,8 @@ impl Encoder {
             Layout::Flat => vec![batch, spec.len()],
         };
         let run_err = |e: TractError| Error::Inference(format!("{e:#}"));
-        let plan = model
-            .with_input_fact(0, f32::fact(&concrete).into())
-            .and_then(|m| m.into_optimized())
-            .and_then(|m| m.into_runnable())
-            .map_err(run_err)?;
+        let source = values[0].is_none().then(|| model.clone());
+        let plan = optimize_for(model, &concrete)?;
         let out_fact = plan.model().output_fact(0).map_err(run_err)?;
         let out_shape = out_fact.shape.as_concrete().map(|s| s.to_vec());
         if out_fact.datum_type != DatumType::F32 {
@@ -248,7 +258,29 @@ impl Encoder {
             },
             spec,
             plan,
+            source,
+            extra_plans: RefCell::new(Vec::new()),
         })
+    }
+
+    /// The plan for `rows` inputs and the batch it runs: the main plan (padding when
+    /// `rows` is smaller and the batch is fixed by the model), or one built for `rows`.
+    fn plan_for(&self, rows: usize) -> Result<(Arc<TypedRunnableModel>, usize)> {
+        let Some(source) = self.source.as_ref().filter(|_| rows != self.info.batch) else {
+            return Ok((self.plan.clone(), self.info.batch));
+        };
+        if let Some((_, p)) = self.extra_plans.borrow().iter().find(|(b, _)| *b == rows) {
+            return Ok((p.clone(), rows));
+        }
+        let mut shape = vec![rows];
+        shape.extend(self.sample_shape());
+        let plan = optimize_for(source.clone(), &shape)?;
+        let mut cache = self.extra_plans.borrow_mut();
+        if cache.len() >= 4 {
+            cache.remove(0);
+        }
+        cache.push((rows, plan.clone()));
+        Ok((plan, rows))
     }
 
     /// Model summary.
@@ -285,26 +317,28 @@ impl Encoder {
         }
         let rows = inputs.len() / per;
         let b = self.info.batch;
-        let mut shape = vec![b];
-        shape.extend(self.sample_shape());
         let d = self.info.embedding_dim;
         let mut out = Vec::with_capacity(rows * d);
-        let mut padded = vec![0.0f32; b * per];
+        let mut padded = Vec::new();
         for chunk in inputs.chunks(b * per) {
             let n = chunk.len() / per;
-            let batch_in: &[f32] = if n == b {
+            let (plan, run_rows) = self.plan_for(n)?;
+            let batch_in: &[f32] = if n == run_rows {
                 chunk
             } else {
-                padded[..chunk.len()].copy_from_slice(chunk);
-                padded[chunk.len()..].iter_mut().for_each(|v| *v = 0.0);
+                padded.clear();
+                padded.extend_from_slice(chunk);
+                padded.resize(run_rows * per, 0.0);
                 &padded
             };
-            let emb = run_batch(&self.plan, &shape, batch_in)?;
-            if emb.len() != b * d {
+            let mut shape = vec![run_rows];
+            shape.extend(self.sample_shape());
+            let emb = run_batch(&plan, &shape, batch_in)?;
+            if emb.len() != run_rows * d {
                 return Err(Error::Inference(format!(
-                    "the model returned {} values for a batch of {b}; expected {}",
+                    "the model returned {} values for a batch of {run_rows}; expected {}",
                     emb.len(),
-                    b * d
+                    run_rows * d
                 )));
             }
             out.extend_from_slice(&emb[..n * d]);

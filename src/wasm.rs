@@ -98,6 +98,73 @@ impl Session {
     }
 }
 
+/// An encoder on its own, for preprocessed inputs: the fidelity check and the benchmark.
+#[wasm_bindgen]
+pub struct Encoder {
+    inner: crate::encoder::Encoder,
+}
+
+#[wasm_bindgen]
+impl Encoder {
+    /// Loads an ONNX encoder from bytes.
+    #[wasm_bindgen(constructor)]
+    pub fn new(bytes: &[u8], name: &str) -> Result<Encoder, JsError> {
+        Ok(Encoder {
+            inner: crate::encoder::Encoder::load(bytes, name).map_err(js_err)?,
+        })
+    }
+
+    /// Model summary (`ModelInfo`).
+    pub fn info(&self) -> Result<JsValue, JsError> {
+        to_js(self.inner.info())
+    }
+
+    /// Embeds preprocessed inputs (`rows x` one sample's values, row-major) into
+    /// `rows x embedding_dim` values.
+    pub fn embed(&self, inputs: &[f32]) -> Result<Vec<f32>, JsError> {
+        self.inner.embed(inputs).map_err(js_err)
+    }
+}
+
+/// Fits the logistic-regression probe on row-major features (`y.len()` rows of `dim`)
+/// and returns `{iterations, converged, objective, train_accuracy}`; for the benchmark.
+#[wasm_bindgen]
+pub fn fit_logreg(
+    x: &[f32],
+    dim: usize,
+    y: &[u32],
+    n_classes: usize,
+    c: f64,
+    tol: f64,
+    max_iter: usize,
+) -> Result<JsValue, JsError> {
+    use crate::probe::{argmax_rows, fit, Features, LogRegConfig};
+    let labels: Vec<usize> = y.iter().map(|&v| v as usize).collect();
+    let feats = Features::new(x, dim, "features").map_err(js_err)?;
+    let cfg = LogRegConfig { c, max_iter, tol };
+    let model = fit(feats, &labels, n_classes, &cfg, |_, _| true).map_err(js_err)?;
+    let proba = model.predict_proba(feats).map_err(js_err)?;
+    let pred = argmax_rows(&proba, n_classes);
+    let correct = pred.iter().zip(&labels).filter(|(a, b)| a == b).count();
+    #[derive(Serialize)]
+    struct Fit {
+        iterations: usize,
+        converged: bool,
+        objective: f64,
+        train_accuracy: f64,
+        coef: Vec<f64>,
+        intercept: Vec<f64>,
+    }
+    to_js(&Fit {
+        iterations: model.iterations,
+        converged: model.converged,
+        objective: model.objective,
+        train_accuracy: correct as f64 / labels.len().max(1) as f64,
+        coef: model.coef,
+        intercept: model.intercept,
+    })
+}
+
 /// Reads and validates report JSON (a downloaded file or a shared link's payload);
 /// returns the report object or throws with what is wrong.
 #[wasm_bindgen]

@@ -1,0 +1,95 @@
+// Benchmark page driven by tools/bench.mjs: Downstream's wasm and onnxruntime-web side by
+// side in the same page, one measurement per call so the driver can interleave them.
+import init, { Encoder, fit_logreg } from '../pkg/downstream.js';
+import * as ort from './node_modules/onnxruntime-web/dist/ort.wasm.min.mjs';
+
+const state = {};
+
+async function fetchBytes(url) {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** Loads both runtimes on one model and one input set. */
+async function setupEmbed(modelUrl, inputUrl, sampleLen) {
+  const model = await fetchBytes(modelUrl);
+  const inputs = new Float32Array((await fetchBytes(inputUrl)).buffer);
+  state.ours = new Encoder(model, modelUrl);
+  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.wasmPaths = new URL('./node_modules/onnxruntime-web/dist/', import.meta.url).href;
+  state.ort = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  state.inputs = inputs;
+  state.sampleLen = sampleLen;
+  state.rows = inputs.length / sampleLen;
+  const info = state.ours.info();
+  return { rows: state.rows, embedding_dim: info.embedding_dim, ort_threads: ort.env.wasm.numThreads, cross_origin_isolated: self.crossOriginIsolated };
+}
+
+function batchAt(i, batch) {
+  const start = (i * batch) % (state.rows - batch + 1);
+  return state.inputs.subarray(start * state.sampleLen, (start + batch) * state.sampleLen);
+}
+
+/** Images per second of one side over about `ms` milliseconds at `batch`. */
+async function embedRate(side, batch, ms) {
+  const t0 = performance.now();
+  let images = 0;
+  let i = 0;
+  const name = state.ort.inputNames[0];
+  while (performance.now() - t0 < ms) {
+    const x = batchAt(i++, batch);
+    if (side === 'ours') {
+      state.ours.embed(x);
+    } else {
+      const t = new ort.Tensor('float32', x, [batch, 1, 28, 28]);
+      const out = await state.ort.run({ [name]: t });
+      out[state.ort.outputNames[0]].dispose?.();
+    }
+    images += batch;
+  }
+  return images / ((performance.now() - t0) / 1000);
+}
+
+/** Max-abs difference of the two runtimes' embeddings on the first 32 rows. */
+async function embedDiff() {
+  const x = batchAt(0, 32);
+  const a = state.ours.embed(x);
+  const name = state.ort.inputNames[0];
+  const out = await state.ort.run({ [name]: new ort.Tensor('float32', x, [32, 1, 28, 28]) });
+  const b = out[state.ort.outputNames[0]].data;
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return max;
+}
+
+async function setupLogreg(xUrl, yUrl, n, d, train) {
+  state.lx = new Float32Array((await fetchBytes(xUrl)).buffer);
+  state.ly = new Uint32Array(await fetchBytes(yUrl));
+  Object.assign(state, { n, d, train });
+  return { n, d };
+}
+
+/** Fits our probe on the train rows; seconds, iterations and test accuracy. */
+function fitOurs(k, c, tol, maxIter) {
+  const { d, train, n } = state;
+  const t0 = performance.now();
+  const fit = fit_logreg(state.lx.subarray(0, train * d), d, state.ly.subarray(0, train), k, c, tol, maxIter);
+  const seconds = (performance.now() - t0) / 1000;
+  let correct = 0;
+  for (let r = train; r < n; r++) {
+    let best = -Infinity;
+    let arg = 0;
+    for (let j = 0; j < k; j++) {
+      let z = fit.intercept[j];
+      for (let t = 0; t < d; t++) z += fit.coef[j * d + t] * state.lx[r * d + t];
+      if (z > best) { best = z; arg = j; }
+    }
+    if (arg === state.ly[r]) correct++;
+  }
+  return { seconds, iterations: fit.iterations, converged: fit.converged, test_accuracy: correct / (n - train) };
+}
+
+await init();
+window.bench = { setupEmbed, embedRate, embedDiff, setupLogreg, fitOurs };
+document.body.className = 'ready';
