@@ -1,14 +1,19 @@
 // Page entry: wires the controls to the worker and renders what comes back.
 
 import { WorkerClient } from './client.js';
-import { confusionMatrixSvg } from './charts.js';
+import { classOrder, confusionMatrixSvg, normalizeMatrix, perClassBarsSvg } from './charts.js';
+import { htmlReport } from './htmlreport.js';
+import { downloadBlob, matrixCsv, reportFragment, reportFromHash, svgText, svgToPngBlob } from './share.js';
 import {
   fmt,
   renderDataInfo,
+  renderGallery,
+  renderMetricHelp,
   renderMetrics,
   renderModelInfo,
   renderPerClassTable,
   renderRunInfo,
+  renderSupportWarning,
   renderWarnings,
   setProgress,
 } from './views.js';
@@ -39,7 +44,21 @@ const ui = {
   runInfo: $('run-info'),
   matrix: $('confusion-matrix'),
   perClass: $('per-class-table'),
+  perClassChart: $('per-class-chart'),
   download: $('download-report'),
+  downloadHtml: $('download-html'),
+  shareLink: $('share-link'),
+  shareBox: $('share-box'),
+  shareUrl: $('share-url'),
+  shareNote: $('share-note'),
+  reportInput: $('report-input'),
+  reportSource: $('report-source'),
+  fetchNote: $('fetch-note'),
+  metricHelp: $('metric-help'),
+  supportWarning: $('support-warning'),
+  cmNormalize: $('cm-normalize'),
+  cmSort: $('cm-sort'),
+  gallery: $('sample-gallery'),
 };
 
 const state = {
@@ -52,6 +71,11 @@ const state = {
   data: null,
   report: null,
   reportJson: null,
+  /** When embedding started (performance.now()), for the time-left estimate. */
+  embedStart: null,
+  /** Bumped whenever the gallery changes, so late thumbnails are dropped. */
+  galleryToken: 0,
+  galleryUrls: [],
 };
 
 /** body class is exactly one of loading | ready | running | results | error. */
@@ -69,6 +93,7 @@ function refresh() {
   ui.run.disabled = !(idle && state.model && state.data);
   ui.cancel.disabled = state.cancellable === null;
   ui.seed.disabled = ui.testFraction.disabled = ui.c.disabled = state.busy > 0;
+  ui.reportInput.disabled = !state.ready;
 }
 
 function setStatus(text) {
@@ -79,7 +104,8 @@ function showError(text) {
   state.hasError = true;
   ui.error.textContent = text;
   ui.error.hidden = false;
-  refresh();
+  renderMetricHelp(ui.metricHelp);
+refresh();
 }
 
 function clearError() {
@@ -97,7 +123,10 @@ client.ready.then(
   () => {
     state.ready = true;
     setStatus('Ready. Run the demo, or choose a model and a zip of labelled images.');
-    refresh();
+    renderMetricHelp(ui.metricHelp);
+refresh();
+    if (location.hash.length > 1) openReportFromHash();
+    else openClassroomLink();
   },
   (err) => {
     setStatus('Not available.');
@@ -108,10 +137,12 @@ client.ready.then(
 /** Runs one worker request with busy/progress bookkeeping. Returns the result or null. */
 async function perform({ type, payload = {}, transfer = [], cancellable = false, onProgress, describeError }) {
   state.busy += 1;
-  refresh();
+  renderMetricHelp(ui.metricHelp);
+refresh();
   const { id, promise } = client.request(type, payload, { transfer, onProgress });
   if (cancellable) state.cancellable = id;
-  refresh();
+  renderMetricHelp(ui.metricHelp);
+refresh();
   try {
     const result = await promise;
     clearError();
@@ -128,14 +159,15 @@ async function perform({ type, payload = {}, transfer = [], cancellable = false,
     if (state.cancellable === id) state.cancellable = null;
     state.busy -= 1;
     setProgress(ui.progress, ui.progressText);
-    refresh();
+    renderMetricHelp(ui.metricHelp);
+refresh();
   }
 }
 
 function onProgress(msg) {
   switch (msg.phase) {
     case 'fetching':
-      setStatus('Downloading the demo model and images…');
+      setStatus(`Fetching ${msg.what === 'model' ? 'model' : 'data'} from ${msg.url}…`);
       break;
     case 'loading-model':
       setStatus('Loading the model…');
@@ -153,11 +185,18 @@ function onProgress(msg) {
       renderDataInfo(ui.dataInfo, msg.data);
       markStale();
       break;
-    case 'embedding':
+    case 'embedding': {
       setStatus('Embedding images…');
-      setProgress(ui.progress, ui.progressText, msg.done, msg.total);
+      const now = performance.now();
+      if (msg.done === 0 || state.embedStart === null) state.embedStart = { t: now, done: msg.done };
+      const { t, done } = state.embedStart;
+      const rate = msg.done > done ? (msg.done - done) / (now - t) : 0;
+      const eta = rate > 0 ? (msg.total - msg.done) / rate / 1000 : undefined;
+      setProgress(ui.progress, ui.progressText, msg.done, msg.total, eta);
       break;
+    }
     case 'evaluating':
+      state.embedStart = null;
       setStatus('Training the probe and computing metrics…');
       break;
     default:
@@ -187,31 +226,147 @@ function readConfig() {
   return { seed, test_fraction: testFraction, c };
 }
 
-function currentNormalize() {
-  return document.querySelector('input[name="cm-normalize"]:checked')?.value ?? 'none';
-}
-
 function renderMatrix() {
   const cm = state.report?.metrics?.confusion_matrix;
   if (!cm) {
     ui.matrix.replaceChildren();
     return;
   }
-  ui.matrix.replaceChildren(confusionMatrixSvg(cm.labels, cm.matrix, { normalize: currentNormalize() }));
+  const focused = document.activeElement?.closest?.('#confusion-matrix .cell');
+  const keep = focused ? [focused.dataset.row, focused.dataset.col] : null;
+  const svg = confusionMatrixSvg(cm.labels, cm.matrix, { normalize: ui.cmNormalize.value, sort: ui.cmSort.value });
+  svg.classList.toggle('large', cm.labels.length > 30);
+  ui.matrix.replaceChildren(svg);
+  if (keep) {
+    const cell = ui.matrix.querySelector(`.cell[data-row="${keep[0]}"][data-col="${keep[1]}"]`);
+    if (cell) moveFocus(cell);
+  }
 }
 
-function showReport(report, reportJson, seconds) {
+function renderBars() {
+  const m = state.report?.metrics;
+  if (!m?.confusion_matrix) {
+    ui.perClassChart.replaceChildren();
+    return;
+  }
+  ui.perClassChart.replaceChildren(perClassBarsSvg(m.confusion_matrix.labels, m.per_class));
+}
+
+/** Roving tab stop: cell becomes the one focusable cell and gets focus. */
+function moveFocus(cell) {
+  for (const c of ui.matrix.querySelectorAll('.cell[tabindex="0"]')) c.setAttribute('tabindex', '-1');
+  cell.setAttribute('tabindex', '0');
+  cell.focus();
+}
+
+function onMatrixKey(event) {
+  const cell = event.target.closest?.('.cell');
+  if (!cell) return;
+  if (event.key === 'Enter' || event.key === ' ') {
+    event.preventDefault();
+    openGallery(cell);
+    return;
+  }
+  const steps = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1], Home: [0, -Infinity], End: [0, Infinity] };
+  const step = steps[event.key];
+  if (!step) return;
+  event.preventDefault();
+  const n = state.report.metrics.confusion_matrix.labels.length;
+  const [r, c] = cell.dataset.pos.split(',').map(Number);
+  const clamp = (x) => Math.min(n - 1, Math.max(0, x));
+  const next = ui.matrix.querySelector(`.cell[data-pos="${clamp(r + step[0])},${clamp(c + step[1])}"]`);
+  if (next) moveFocus(next);
+}
+
+function closeGallery() {
+  state.galleryToken += 1;
+  for (const url of state.galleryUrls) URL.revokeObjectURL(url);
+  state.galleryUrls = [];
+  ui.gallery.hidden = true;
+  ui.gallery.replaceChildren();
+}
+
+const MIME_BY_EXT = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', bmp: 'image/bmp', gif: 'image/gif' };
+
+/** Shows the test samples of a confusion-matrix cell, thumbnails requested from the worker. */
+async function openGallery(cell) {
+  const report = state.report;
+  if (!report) return;
+  closeGallery();
+  const token = state.galleryToken;
+  moveFocus(cell);
+  const row = Number(cell.dataset.row);
+  const col = Number(cell.dataset.col);
+  const labels = report.metrics.confusion_matrix.labels;
+  const p = report.predictions ?? {};
+  const samples = [];
+  (p.test_index ?? []).forEach((index, k) => {
+    if (p.y_true[k] === row && p.y_pred[k] === col) samples.push({ index, confidence: p.confidence?.[k] });
+  });
+  const count = Number(cell.dataset.count);
+  const title = `True ${labels[row]}, predicted ${labels[col]}: ${count} test image${count === 1 ? '' : 's'}`;
+  const haveData = state.data?.sha256 && state.data.sha256 === report.data?.sha256;
+  let note = null;
+  if ((p.test_index ?? []).length === 0 && count > 0) {
+    note = 'This report has no per-sample predictions (they were left out to fit the share link), so the gallery is unavailable.';
+  } else if (samples.length > 0 && !haveData) {
+    note = `Thumbnails need the report's data set (${report.data?.name}) loaded on this page; load that zip to see the images.`;
+  } else if (samples.length === 0) {
+    note = 'No test images in this cell.';
+  }
+  const slots = renderGallery(ui.gallery, { title, samples, note });
+  ui.gallery.scrollIntoView({ block: 'nearest' });
+  if (!haveData || samples.length === 0) return;
+  const { promise } = client.request('items', { indices: samples.map((s) => s.index), sha256: report.data.sha256 });
+  let result;
+  try {
+    result = await promise;
+  } catch (err) {
+    if (token === state.galleryToken) {
+      ui.gallery.querySelector('.gallery-grid')?.before(Object.assign(document.createElement('p'), { className: 'hint', textContent: `Thumbnails unavailable: ${err.message}` }));
+    }
+    return;
+  }
+  if (token !== state.galleryToken) return;
+  for (const item of result.items) {
+    const slot = slots.get(item.index);
+    if (!slot) continue;
+    const ext = item.path.split('.').pop().toLowerCase();
+    const url = URL.createObjectURL(new Blob([item.bytes], { type: MIME_BY_EXT[ext] ?? 'application/octet-stream' }));
+    state.galleryUrls.push(url);
+    const img = document.createElement('img');
+    img.src = url;
+    img.alt = item.path;
+    img.width = 64;
+    img.height = 64;
+    slot.thumb.replaceChildren(img);
+    slot.path.textContent = item.path;
+    slot.path.title = item.path;
+  }
+}
+
+/** Shows a report; source describes where it came from when it is not this page's run. */
+function showReport(report, reportJson, { seconds, source } = {}) {
   state.report = report;
   state.reportJson = reportJson;
+  closeGallery();
   renderMetrics(ui.metrics, report.metrics);
   renderWarnings(ui.warnings, report.metrics?.warnings);
+  renderSupportWarning(ui.supportWarning, report.metrics);
   renderRunInfo(ui.runInfo, report);
   renderMatrix();
+  renderBars();
   renderPerClassTable(ui.perClass, report.metrics);
   ui.resultsNote.hidden = true;
+  ui.shareBox.hidden = true;
+  ui.shareUrl.value = '';
+  ui.reportSource.hidden = !source;
+  ui.reportSource.textContent = source ?? '';
   ui.results.hidden = false;
   setStatus(
-    `Done in ${seconds.toFixed(1)} s: accuracy ${fmt(report.metrics?.accuracy)} on ${report.protocol?.n_test} test images.`,
+    source
+      ? `${source} Accuracy ${fmt(report.metrics?.accuracy)} on ${report.protocol?.n_test} test images.`
+      : `Done in ${seconds.toFixed(1)} s: accuracy ${fmt(report.metrics?.accuracy)} on ${report.protocol?.n_test} test images.`,
   );
 }
 
@@ -220,8 +375,8 @@ async function runDemo() {
   if (!config) return;
   const started = performance.now();
   const result = await perform({
-    type: 'runDemo',
-    payload: { modelUrl: DEMO_MODEL_URL, dataUrl: DEMO_DATA_URL, config },
+    type: 'runUrls',
+    payload: { modelUrl: DEMO_MODEL_URL, dataUrl: DEMO_DATA_URL, config, evaluate: true },
     cancellable: true,
     onProgress,
     describeError: (m) => `Demo failed: ${m}`,
@@ -229,8 +384,9 @@ async function runDemo() {
   if (!result) return;
   ui.modelInput.value = '';
   ui.dataInput.value = '';
-  showReport(result.report, result.reportJson, (performance.now() - started) / 1000);
-  refresh();
+  showReport(result.report, result.reportJson, { seconds: (performance.now() - started) / 1000 });
+  renderMetricHelp(ui.metricHelp);
+refresh();
 }
 
 async function runEvaluate() {
@@ -246,8 +402,9 @@ async function runEvaluate() {
     describeError: (m) => `Evaluation failed: ${m}`,
   });
   if (!result) return;
-  showReport(result.report, result.reportJson, (performance.now() - started) / 1000);
-  refresh();
+  showReport(result.report, result.reportJson, { seconds: (performance.now() - started) / 1000 });
+  renderMetricHelp(ui.metricHelp);
+refresh();
 }
 
 async function loadFile(input, kind) {
@@ -255,7 +412,8 @@ async function loadFile(input, kind) {
   if (!file) return;
   const what = kind === 'model' ? 'model' : 'data';
   state.busy += 1; // before the await, so Run is disabled at once
-  refresh();
+  renderMetricHelp(ui.metricHelp);
+refresh();
   setStatus(`Reading ${file.name}…`);
   let bytes;
   try {
@@ -287,20 +445,186 @@ async function loadFile(input, kind) {
     setStatus(`Data ${file.name} loaded: ${result.data.n} images in ${result.data.classes.length} classes.`);
   }
   markStale();
-  refresh();
+  renderMetricHelp(ui.metricHelp);
+refresh();
 }
 
 function downloadReport() {
   if (!state.reportJson) return;
-  const blob = new Blob([state.reportJson], { type: 'application/json' });
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = 'downstream-report.json';
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  downloadBlob(new Blob([state.reportJson], { type: 'application/json' }), 'downstream-report.json');
+}
+
+function downloadHtml() {
+  const report = state.report;
+  if (!report) return;
+  const cm = report.metrics.confusion_matrix;
+  const charts = {
+    matrix: new XMLSerializer().serializeToString(confusionMatrixSvg(cm.labels, cm.matrix, { normalize: 'none' })),
+    bars: new XMLSerializer().serializeToString(perClassBarsSvg(cm.labels, report.metrics.per_class)),
+  };
+  const html = htmlReport(report, { charts });
+  downloadBlob(new Blob([html], { type: 'text/html' }), 'downstream-report.html');
+}
+
+function exportCsv() {
+  const cm = state.report?.metrics?.confusion_matrix;
+  if (!cm) return;
+  const mode = ui.cmNormalize.value;
+  const csv = matrixCsv(cm.labels, normalizeMatrix(cm.matrix, mode), classOrder(cm.matrix, ui.cmSort.value));
+  downloadBlob(new Blob([csv], { type: 'text/csv' }), `downstream-confusion-matrix-${mode === 'none' ? 'counts' : mode}.csv`);
+}
+
+async function exportChart(button) {
+  const tools = button.closest('.chart-tools');
+  const svg = document.getElementById(tools.dataset.chart)?.querySelector('svg');
+  if (!svg) return;
+  const name = `downstream-${tools.dataset.chart}`;
+  if (button.dataset.testid === 'export-svg') {
+    downloadBlob(new Blob([svgText(svg)], { type: 'image/svg+xml' }), `${name}.svg`);
+    return;
+  }
+  try {
+    downloadBlob(await svgToPngBlob(svg), `${name}.png`);
+  } catch (err) {
+    showError(`Could not make the PNG: ${err.message}`);
+  }
+}
+
+async function makeShareLink() {
+  if (!state.report) return;
+  ui.shareLink.disabled = true;
+  try {
+    const { fragment, dropped } = await reportFragment(state.report);
+    ui.shareBox.hidden = false;
+    ui.shareNote.hidden = !dropped;
+    if (fragment === null) {
+      ui.shareUrl.value = '';
+      ui.shareNote.textContent = 'This report is too large for a link, even without its per-sample predictions. Download the report file and share that instead.';
+      return;
+    }
+    ui.shareUrl.value = `${location.origin}${location.pathname}#${fragment}`;
+    ui.shareNote.textContent = dropped
+      ? 'The per-sample predictions were left out to keep the link short, so the sample gallery is unavailable to whoever opens it. Share the report file for the full data.'
+      : '';
+    ui.shareUrl.focus();
+    ui.shareUrl.select();
+  } catch (err) {
+    showError(`Could not make a share link: ${err.message}`);
+  } finally {
+    ui.shareLink.disabled = false;
+  }
+}
+
+/** Validates report text in the worker and shows it; a bad report keeps what is shown. */
+async function openReportText(text, source, errorPrefix) {
+  const result = await perform({
+    type: 'parseReport',
+    payload: { text },
+    describeError: (m) => `${errorPrefix}: ${m}`,
+  });
+  if (!result) return false;
+  showReport(result.report, text, { source });
+  renderMetricHelp(ui.metricHelp);
+refresh();
+  return true;
+}
+
+async function openReportFile(file) {
+  if (!file) return;
+  let text;
+  try {
+    text = await file.text();
+  } catch (err) {
+    showError(`Could not read report file “${file.name}”: ${err.message}`);
+    return;
+  }
+  await openReportText(text, `Report opened from the file ${file.name}.`, `Could not open “${file.name}”`);
+  ui.reportInput.value = '';
+}
+
+async function openReportFromHash() {
+  let text;
+  try {
+    text = await reportFromHash(location.hash);
+  } catch (err) {
+    showError(`Could not open the shared report: ${err.message}`);
+    return;
+  }
+  if (text === null) return;
+  await openReportText(text, 'Report opened from a share link.', 'Could not open the shared report');
+}
+
+/** Classroom links: ?model=URL&data=URL[&run=1] fetch those files (same origin only) and load them. */
+async function openClassroomLink() {
+  const params = new URLSearchParams(location.search);
+  const model = params.get('model');
+  const data = params.get('data');
+  if (model === null && data === null) return;
+  const run = params.get('run') === '1';
+  if (!model || !data) {
+    showError('This link names only one of model= and data=; a classroom link needs both.');
+    return;
+  }
+  let modelUrl;
+  let dataUrl;
+  try {
+    modelUrl = new URL(model, location.href);
+    dataUrl = new URL(data, location.href);
+  } catch {
+    showError(`This link's model or data address is not a valid URL: “${model}”, “${data}”.`);
+    return;
+  }
+  ui.fetchNote.hidden = false;
+  ui.fetchNote.textContent = `This link fetches the model from ${modelUrl.href} and the images from ${dataUrl.href}${run ? ', then runs the evaluation' : ''}. They are only read in this page.`;
+  const foreign = [modelUrl, dataUrl].filter((u) => u.origin !== location.origin);
+  if (foreign.length > 0) {
+    showError(
+      `Not fetched: ${foreign.map((u) => u.href).join(' and ')} ${foreign.length === 1 ? 'is' : 'are'} on another site. ` +
+        `This page may only fetch files from its own site (${location.origin}); put them next to the page or download them and choose them above.`,
+    );
+    return;
+  }
+  const config = readConfig();
+  if (!config) return;
+  const started = performance.now();
+  const result = await perform({
+    type: 'runUrls',
+    payload: { modelUrl: modelUrl.href, dataUrl: dataUrl.href, config, evaluate: run },
+    cancellable: true,
+    onProgress,
+    describeError: (m) => `Classroom link failed: ${m}`,
+  });
+  if (!result) return;
+  if (result.report) {
+    showReport(result.report, result.reportJson, { seconds: (performance.now() - started) / 1000 });
+  } else {
+    setStatus(`Loaded ${result.model.name} and ${result.data.name}. Press Run to evaluate.`);
+  }
+  renderMetricHelp(ui.metricHelp);
+refresh();
+}
+
+function onDrop(event) {
+  event.preventDefault();
+  document.documentElement.classList.remove('dragging');
+  const file = event.dataTransfer?.files?.[0];
+  if (!file || !state.ready || state.busy > 0) return;
+  const name = file.name.toLowerCase();
+  if (name.endsWith('.onnx')) {
+    setInputFile(ui.modelInput, file, 'model');
+  } else if (name.endsWith('.zip')) {
+    setInputFile(ui.dataInput, file, 'data');
+  } else {
+    openReportFile(file);
+  }
+}
+
+/** Puts a dropped file into a file input and loads it as if it had been chosen. */
+function setInputFile(input, file, kind) {
+  const dt = new DataTransfer();
+  dt.items.add(file);
+  input.files = dt.files;
+  loadFile(input, kind);
 }
 
 async function cancel() {
@@ -313,13 +637,41 @@ ui.runDemo.addEventListener('click', runDemo);
 ui.run.addEventListener('click', runEvaluate);
 ui.cancel.addEventListener('click', cancel);
 ui.download.addEventListener('click', downloadReport);
+ui.downloadHtml.addEventListener('click', downloadHtml);
+ui.shareLink.addEventListener('click', makeShareLink);
+ui.reportInput.addEventListener('change', () => openReportFile(ui.reportInput.files?.[0]));
+ui.cmNormalize.addEventListener('change', renderMatrix);
+ui.cmSort.addEventListener('change', renderMatrix);
+ui.matrix.addEventListener('click', (event) => {
+  const cell = event.target.closest?.('.cell');
+  if (cell) openGallery(cell);
+});
+ui.matrix.addEventListener('keydown', onMatrixKey);
+ui.gallery.addEventListener('click', (event) => {
+  if (event.target.closest?.('[data-action="close-gallery"]')) closeGallery();
+});
+for (const button of document.querySelectorAll('[data-testid="export-cm-csv"]')) button.addEventListener('click', exportCsv);
+for (const button of document.querySelectorAll('[data-testid="export-svg"], [data-testid="export-png"]')) {
+  button.addEventListener('click', () => exportChart(button));
+}
+document.addEventListener('dragover', (event) => {
+  event.preventDefault();
+  document.documentElement.classList.add('dragging');
+});
+document.addEventListener('dragleave', (event) => {
+  if (event.relatedTarget === null) document.documentElement.classList.remove('dragging');
+});
+document.addEventListener('drop', onDrop);
+window.addEventListener('hashchange', () => {
+  if (state.ready) openReportFromHash();
+});
 ui.modelInput.addEventListener('change', () => loadFile(ui.modelInput, 'model'));
 ui.dataInput.addEventListener('change', () => loadFile(ui.dataInput, 'data'));
-for (const radio of document.querySelectorAll('input[name="cm-normalize"]')) {
-  radio.addEventListener('change', renderMatrix);
-}
 document.addEventListener('keydown', (event) => {
-  if (event.key === 'Escape' && state.cancellable !== null) cancel();
+  if (event.key !== 'Escape') return;
+  if (state.cancellable !== null) cancel();
+  else if (!ui.gallery.hidden) closeGallery();
 });
 
+renderMetricHelp(ui.metricHelp);
 refresh();

@@ -1,6 +1,9 @@
 // Main-thread side of the worker protocol: one Promise per request.
 //
-// Requests:  { id, type: 'loadModel' | 'loadData' | 'runDemo' | 'evaluate' | 'cancel', ... }
+// Requests:  { id, type: 'loadModel' | 'loadData' | 'runUrls' | 'evaluate' | 'parseReport' | 'items' | 'cancel', ... }
+//   runUrls {modelUrl, dataUrl, config, evaluate}: fetch (progress phase 'fetching' {what, url}), load, run.
+//   parseReport {text} -> {report}: validated by the core's parse_report.
+//   items {indices, sha256} -> {items: [{index, path, bytes}]}: thumbnails of the loaded data set.
 // Replies:   { id, type: 'result' | 'error' | 'progress', ... }
 // Lifecycle: { type: 'ready' } once wasm is initialised, or { type: 'init-error', message }.
 

@@ -102,29 +102,123 @@ export function renderDataInfo(container, data) {
   container.replaceChildren(...parts);
 }
 
-/** [key, label, explanation, testid?] for the metric tiles, in display order. */
-const METRICS = [
-  ['accuracy', 'Accuracy', 'Fraction of test images whose predicted class is correct.', 'metric-accuracy'],
-  ['macro_f1', 'Macro F1', 'Unweighted mean of per-class F1 scores; every class counts equally.', 'metric-macro-f1'],
-  ['balanced_accuracy', 'Balanced accuracy', 'Mean of per-class recall; robust to class imbalance.'],
-  ['weighted_f1', 'Weighted F1', 'Mean of per-class F1 weighted by class support.'],
-  ['mcc', 'MCC', 'Matthews correlation coefficient (multiclass): 1 perfect, 0 chance level.'],
-  ['cohen_kappa', "Cohen's kappa", 'Agreement between predictions and labels, corrected for chance.'],
-  ['log_loss', 'Log loss', 'Cross-entropy of the predicted probabilities; lower is better.'],
-  ['roc_auc_ovr_macro', 'ROC AUC', 'One-vs-rest ROC AUC, macro-averaged over classes.'],
-  ['top_2_accuracy', 'Top-2 accuracy', 'Fraction of test images whose true class is among the two most probable.'],
-  ['macro_precision', 'Macro precision', 'Unweighted mean of per-class precision.'],
-  ['macro_recall', 'Macro recall', 'Unweighted mean of per-class recall.'],
+/** [key, label, short explanation, longer classroom explanation] in display order. */
+export const METRICS = [
+  ['accuracy', 'Accuracy', 'Fraction of test images whose predicted class is correct.',
+    'Fraction of test images whose predicted class is the true one. Easy to read, but misleading when classes are imbalanced: always guessing the largest class can score high.'],
+  ['balanced_accuracy', 'Balanced accuracy', 'Mean of per-class recall; robust to class imbalance.',
+    'The recall of each class, averaged with every class counting equally. A probe that ignores a rare class is penalised. Chance level is 1 / number of classes.'],
+  ['mcc', 'MCC', 'Matthews correlation coefficient (multiclass): 1 perfect, 0 chance level.',
+    'Matthews correlation coefficient: the correlation between true and predicted classes over the whole confusion matrix. 1 is perfect, 0 is no better than chance, below 0 is worse than chance. Stays honest under class imbalance.'],
+  ['macro_f1', 'Macro F1', 'Unweighted mean of per-class F1 scores; every class counts equally.',
+    'F1 (the harmonic mean of precision and recall) computed for each class, then averaged with every class counting equally.'],
+  ['weighted_f1', 'Weighted F1', 'Mean of per-class F1 weighted by class support.',
+    'Per-class F1 averaged with each class weighted by its support (its number of test images), so large classes count more.'],
+  ['cohen_kappa', "Cohen's kappa", 'Agreement between predictions and labels, corrected for chance.',
+    'How much predictions and true labels agree beyond the agreement expected by chance from their class frequencies: 1 perfect, 0 chance level.'],
+  ['macro_precision', 'Macro precision', 'Unweighted mean of per-class precision.',
+    'Precision of a class: of the images predicted as that class, the fraction that truly are. Averaged over classes with equal weight.'],
+  ['macro_recall', 'Macro recall', 'Unweighted mean of per-class recall.',
+    'Recall of a class: of the images of that class, the fraction predicted as it. Averaged over classes with equal weight (the same number as balanced accuracy).'],
+  ['log_loss', 'Log loss', 'Cross-entropy of the predicted probabilities; lower is better.',
+    'The average of −log(probability the probe gave the true class). Rewards confident correct answers and punishes confident mistakes; 0 is perfect, lower is better.'],
+  ['roc_auc_ovr_macro', 'ROC AUC', 'One-vs-rest ROC AUC, macro-averaged over classes.',
+    'For each class, the chance that a random image of that class gets a higher score for it than a random image of another class (one-vs-rest), averaged over classes. 0.5 is chance, 1 is perfect.'],
+  ['top_2_accuracy', 'Top-2 accuracy', 'Fraction of test images whose true class is among the two most probable.',
+    'Fraction of test images whose true class is among the two classes the probe found most probable.'],
 ];
+
+/** Other terms the results use, for the inline explanations. */
+export const TERMS = [
+  ['Support', 'The number of test images of a class. Scores of classes with few test images (fewer than 5 is flagged) change a lot with a single image.'],
+  ['Confusion matrix', 'Row = true class, column = predicted class; the diagonal holds the correct predictions. Normalising over true labels shows each class\'s recall on the diagonal, over predicted labels its precision.'],
+  ['Linear probe', 'A logistic-regression classifier trained on the frozen embeddings of the training split. A good representation makes the classes easy to separate with a straight boundary.'],
+];
+
+/** Classes with fewer test samples than this get a warning. */
+export const MIN_SUPPORT = 5;
+
+export const metricTestId = (key) => `metric-${key.replaceAll('_', '-')}`;
+
+/** A metric's confidence interval from report.metrics.ci, in any of the usual shapes, or null. */
+export function metricCi(metrics, key) {
+  const ci = metrics?.ci?.[key];
+  if (!ci) return null;
+  const pair = Array.isArray(ci)
+    ? ci
+    : [ci.low ?? ci.lower ?? ci.lo ?? ci[0], ci.high ?? ci.upper ?? ci.hi ?? ci[1]];
+  if (!pair.every(isNum)) return null;
+  const level = isNum(ci.level) ? ci.level : isNum(metrics.ci.level) ? metrics.ci.level : null;
+  return { low: pair[0], high: pair[1], level };
+}
+
+/** Numeric top-level metrics the page does not know yet, as [key, label]. */
+function extraMetrics(metrics) {
+  const known = new Set(METRICS.map(([k]) => k));
+  return Object.entries(metrics ?? {})
+    .filter(([k, v]) => !known.has(k) && isNum(v))
+    .map(([k]) => [k, k.replaceAll('_', ' ').replace(/^./, (c) => c.toUpperCase()), 'Reported by the core; see the report JSON for its definition.']);
+}
 
 export function renderMetrics(container, metrics) {
   container.replaceChildren(
-    ...METRICS.map(([key, label, help, testid]) => {
+    ...[...METRICS, ...extraMetrics(metrics)].map(([key, label, help]) => {
       const x = metrics?.[key];
-      const value = el('span', { class: 'metric-value', 'data-testid': testid, 'data-value': String(x) }, fmt(x));
-      return el('div', { class: 'metric', title: help }, el('span', { class: 'metric-label' }, label), value);
+      const value = el('span', { class: 'metric-value', 'data-testid': metricTestId(key), 'data-value': String(x) }, fmt(x));
+      const ci = metricCi(metrics, key);
+      const ciText = ci
+        ? el('span', { class: 'metric-ci', 'data-low': String(ci.low), 'data-high': String(ci.high) },
+          `${ci.level ? `${Math.round(ci.level * 100)}% ` : ''}CI ${fmt(ci.low, 3)}–${fmt(ci.high, 3)}`)
+        : null;
+      return el('div', { class: 'metric', title: help }, el('span', { class: 'metric-label' }, label), value, ciText);
     }),
   );
+}
+
+/** The classroom explanations of every metric and term. */
+export function renderMetricHelp(container) {
+  container.replaceChildren(
+    el('summary', {}, 'What do these numbers mean?'),
+    el(
+      'dl',
+      { class: 'help-list' },
+      [...METRICS.map(([, label, , long]) => [label, long]), ...TERMS].map(([term, text]) => [el('dt', {}, term), el('dd', {}, text)]),
+    ),
+  );
+}
+
+/** Classes whose test support is below MIN_SUPPORT, as [label, support]. */
+export function lowSupportClasses(metrics) {
+  const labels = metrics?.confusion_matrix?.labels ?? Object.keys(metrics?.per_class ?? {});
+  return labels
+    .map((l) => [l, metrics?.per_class?.[l]?.support])
+    .filter(([, s]) => isNum(s) && s < MIN_SUPPORT);
+}
+
+export function renderSupportWarning(container, metrics) {
+  const low = lowSupportClasses(metrics);
+  container.hidden = low.length === 0;
+  const shown = low.slice(0, 20).map(([l, s]) => `${l} (${s})`).join(', ');
+  container.replaceChildren(
+    el('strong', {}, '⚠ Few test samples. '),
+    `${low.length} class${low.length === 1 ? ' has' : 'es have'} fewer than ${MIN_SUPPORT} test images: ${shown}${low.length > 20 ? ', …' : ''}. ` +
+      'Their precision, recall and F1 can change a lot with a single image; use more data or a larger test fraction.',
+  );
+}
+
+/** One line describing the probe: the known fields first, then any others the core adds. */
+export function probeText(probe) {
+  const parts = [String(probe.kind ?? 'probe')];
+  if (probe.c !== undefined) parts.push(`C ${probe.c}`);
+  for (const k of ['penalty', 'solver']) if (probe[k] !== undefined) parts.push(String(probe[k]));
+  if (probe.iterations !== undefined) parts.push(`${probe.iterations}/${probe.max_iter ?? '?'} iterations`);
+  if (probe.converged !== undefined) parts.push(probe.converged ? 'converged' : 'not converged');
+  const known = new Set(['kind', 'c', 'penalty', 'solver', 'iterations', 'max_iter', 'converged', 'tol', 'objective']);
+  for (const [k, v] of Object.entries(probe)) {
+    if (known.has(k) || v === null || typeof v === 'object') continue;
+    parts.push(`${k.replaceAll('_', ' ')} ${v}`);
+  }
+  return parts.join(' · ');
 }
 
 export function renderRunInfo(container, report) {
@@ -135,11 +229,7 @@ export function renderRunInfo(container, report) {
     dl([
       ['Protocol', `${p.name} · seed ${p.seed} · test fraction ${p.test_fraction}`, 'Stratified hold-out: each class is split train/test in the same proportion'],
       ['Train / test', `${fmtInt(p.n_train)} / ${fmtInt(p.n_test)} images`],
-      [
-        'Probe',
-        `${probe.kind} · C ${probe.c} · ${probe.penalty} · ${probe.solver} · ${probe.iterations}/${probe.max_iter} iterations · ${probe.converged ? 'converged' : 'not converged'}`,
-        'Linear probe trained on frozen embeddings; C is the inverse regularisation strength',
-      ],
+      ['Probe', probeText(probe), 'Linear probe trained on frozen embeddings; C is the inverse regularisation strength'],
       ['Input', `${pre.height}×${pre.width}, ${pre.channels} ch, ${pre.layout}`],
       ['Scaling', String(pre.scale)],
       ['Resizing', String(pre.resize)],
@@ -180,29 +270,71 @@ export function renderPerClassTable(table, metrics) {
       {},
       labels.map((label) => {
         const m = perClass[label] ?? {};
+        const low = isNum(m.support) && m.support < MIN_SUPPORT;
         return el(
           'tr',
-          { 'data-class': label },
+          { 'data-class': label, class: low ? 'low-support' : undefined },
           el('th', { scope: 'row' }, label),
           el('td', { class: 'num', 'data-value': String(m.precision) }, fmt(m.precision)),
           el('td', { class: 'num', 'data-value': String(m.recall) }, fmt(m.recall)),
           el('td', { class: 'num', 'data-value': String(m.f1) }, fmt(m.f1)),
-          el('td', { class: 'num', 'data-value': String(m.support) }, fmtInt(m.support)),
+          el(
+            'td',
+            { class: 'num', 'data-value': String(m.support), title: low ? `Fewer than ${MIN_SUPPORT} test images: scores are unreliable` : undefined },
+            low ? `⚠ ${fmtInt(m.support)}` : fmtInt(m.support),
+          ),
         );
       }),
     ),
   );
 }
 
-export function setProgress(progress, text, done, total) {
+/** Progress bar and text; eta (seconds left) is shown when known. */
+export function setProgress(progress, text, done, total, eta) {
   if (isNum(total) && total > 0) {
     progress.max = total;
     progress.value = done;
     progress.textContent = `${done} / ${total}`;
-    text.textContent = `${fmtInt(done)} / ${fmtInt(total)} images embedded`;
+    const left = isNum(eta) && done < total ? ` · ${etaText(eta)}` : '';
+    text.textContent = `${fmtInt(done)} / ${fmtInt(total)} images embedded${left}`;
   } else {
     progress.removeAttribute('value');
     progress.textContent = '';
     text.textContent = '';
   }
+}
+
+function etaText(seconds) {
+  if (seconds < 1) return 'less than a second left';
+  if (seconds < 90) return `about ${Math.round(seconds)} s left`;
+  return `about ${Math.round(seconds / 60)} min left`;
+}
+
+/**
+ * Gallery of the test samples of one confusion-matrix cell. samples: [{index, confidence}];
+ * returns a Map index -> {figure, img slot, path element} for filling in thumbnails later.
+ */
+export function renderGallery(container, { title, samples, note }) {
+  const slots = new Map();
+  const figures = samples.map(({ index, confidence }) => {
+    const thumb = el('div', { class: 'thumb', 'aria-hidden': 'true' });
+    const path = el('span', { class: 'sample-path' }, `item ${index}`);
+    const conf = el(
+      'span',
+      { class: 'sample-confidence', 'data-value': String(confidence), title: 'Probability the probe gave its predicted class' },
+      `confidence ${fmt(confidence, 3)}`,
+    );
+    const figure = el('figure', { class: 'sample', 'data-sample': String(index) }, thumb, el('figcaption', {}, path, conf));
+    slots.set(index, { figure, thumb, path });
+    return figure;
+  });
+  container.replaceChildren(
+    ...[el('div', { class: 'gallery-head' },
+      el('h3', { id: 'gallery-title' }, title),
+      el('button', { type: 'button', class: 'secondary', 'data-action': 'close-gallery' }, 'Close')),
+    note ? el('p', { class: 'hint gallery-note', 'data-testid': 'gallery-note' }, note) : null,
+    el('div', { class: 'gallery-grid' }, figures)].filter(Boolean),
+  );
+  container.hidden = false;
+  return slots;
 }

@@ -3,6 +3,9 @@
 const EMBED_BATCH = 64;
 
 let session = null;
+let wasmModule = null;
+/** SHA-256 of the loaded data set, so item requests can check they ask about the same data. */
+let dataSha = null;
 /** True when the session's embeddings match the currently loaded model and data. */
 let embedded = false;
 const cancelled = new Set();
@@ -14,6 +17,7 @@ class Cancelled extends Error {}
 const initPromise = (async () => {
   const wasm = await import('../pkg/downstream.js');
   await wasm.default();
+  wasmModule = wasm;
   session = new wasm.Session();
 })();
 
@@ -63,6 +67,7 @@ function loadModel(bytes, name) {
 function loadData(bytes, name) {
   const data = plain(session.load_data_zip(new Uint8Array(bytes), name));
   embedded = false;
+  dataSha = data.sha256 ?? null;
   return data;
 }
 
@@ -89,21 +94,32 @@ async function evaluate(id, config) {
   return { report, reportJson: session.report_json() };
 }
 
-async function fetchBytes(url) {
-  const response = await fetch(url);
+async function fetchBytes(id, what, url) {
+  progress(id, { phase: 'fetching', what, url });
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (err) {
+    throw new Error(
+      `could not fetch the ${what} from ${url}: the request failed or was blocked (${messageOf(err)}). ` +
+        'This page may only fetch files from its own site; check the address.',
+    );
+  }
   if (!response.ok) {
-    throw new Error(`could not fetch ${url}: HTTP ${response.status} ${response.statusText}`);
+    throw new Error(`could not fetch the ${what} from ${url}: HTTP ${response.status} ${response.statusText}`.trim());
   }
   return response.arrayBuffer();
 }
 
 function baseName(url) {
-  return decodeURIComponent(new URL(url).pathname.split('/').pop());
+  return decodeURIComponent(new URL(url).pathname.split('/').pop()) || url;
 }
 
-async function runDemo(id, { modelUrl, dataUrl, config }) {
-  progress(id, { phase: 'fetching' });
-  const [modelBytes, dataBytes] = await Promise.all([fetchBytes(modelUrl), fetchBytes(dataUrl)]);
+/** Fetches a model and a data set, loads them, and evaluates unless `evaluate` is false. */
+async function runUrls(id, { modelUrl, dataUrl, config, evaluate: run = true }) {
+  const modelBytes = await fetchBytes(id, 'model', modelUrl);
+  checkCancelled(id);
+  const dataBytes = await fetchBytes(id, 'data', dataUrl);
   checkCancelled(id);
   progress(id, { phase: 'loading-model' });
   const model = loadModel(modelBytes, baseName(modelUrl));
@@ -113,7 +129,21 @@ async function runDemo(id, { modelUrl, dataUrl, config }) {
   progress(id, { phase: 'loading-data' });
   const data = loadData(dataBytes, baseName(dataUrl));
   progress(id, { phase: 'data-loaded', data });
+  if (!run) return { model, data };
   return { model, data, ...(await evaluate(id, config)) };
+}
+
+/** Key of the buffers a handler's result transfers instead of copying. */
+const TRANSFER = Symbol('transfer');
+
+/** Path and encoded bytes of data-set items, for the gallery's thumbnails. */
+function items(indices, sha256) {
+  if (dataSha === null) throw new Error('no data set is loaded on this page');
+  if (sha256 && sha256 !== dataSha) {
+    throw new Error('the loaded data set is not the one this report was made on (its SHA-256 differs)');
+  }
+  const list = indices.map((index) => ({ index, path: session.item_path(index), bytes: session.item_bytes(index).buffer }));
+  return { items: list, [TRANSFER]: list.map((it) => it.bytes) };
 }
 
 async function handle(msg) {
@@ -125,7 +155,12 @@ async function handle(msg) {
     case 'loadData':
       return { data: loadData(msg.bytes, msg.name) };
     case 'runDemo':
-      return runDemo(msg.id, msg);
+    case 'runUrls':
+      return runUrls(msg.id, msg);
+    case 'parseReport':
+      return { report: plain(wasmModule.parse_report(msg.text)) };
+    case 'items':
+      return items(msg.indices, msg.sha256);
     case 'evaluate':
       return evaluate(msg.id, msg.config);
     default:
@@ -142,8 +177,8 @@ self.addEventListener('message', (event) => {
   }
   queue = queue.then(async () => {
     try {
-      const result = await handle(msg);
-      postMessage({ id: msg.id, type: 'result', ...result });
+      const { [TRANSFER]: transfer = [], ...result } = (await handle(msg)) ?? {};
+      postMessage({ id: msg.id, type: 'result', ...result }, transfer);
     } catch (err) {
       if (err instanceof Cancelled) {
         postMessage({ id: msg.id, type: 'error', cancelled: true, message: 'Cancelled.' });
