@@ -52,6 +52,16 @@ pub enum Error {
         value: String,
         why: &'static str,
     },
+    /// A parameter is out of a range that depends on the data.
+    #[error("invalid {name} = {value}: {why}")]
+    InvalidValue {
+        name: &'static str,
+        value: String,
+        why: String,
+    },
+    /// Two reports cannot be compared item by item.
+    #[error("the two reports cannot be compared: {detail}")]
+    NotComparable { detail: String },
     /// A NaN or an infinity where numbers must be finite.
     #[error("{what} contains a non-finite value ({value}) at row {row}, column {col}")]
     NonFinite {
@@ -79,6 +89,25 @@ pub enum Error {
     /// A file could not be read or written.
     #[error("{path}: {detail}")]
     Io { path: String, detail: String },
+    /// A text data file as a whole cannot be used.
+    #[error("'{name}': {detail}")]
+    BadTextFile { name: String, detail: String },
+    /// A row of a text data file cannot be used; `line` is 1-based in the file.
+    #[error("'{name}' line {line}: {detail}")]
+    BadTextRow {
+        name: String,
+        line: u64,
+        detail: String,
+    },
+    /// A tokenizer file could not be read or configured.
+    #[error("'{name}' is not a usable tokenizer.json: {detail}")]
+    InvalidTokenizer { name: String, detail: String },
+    /// A model's inputs or outputs do not fit the text encoder.
+    #[error("'{name}' cannot be used as a text encoder: {detail}")]
+    UnsupportedTextModel { name: String, detail: String },
+    /// A text could not be tokenised.
+    #[error("text {index} could not be tokenised: {detail}")]
+    Tokenize { index: usize, detail: String },
 }
 
 impl Error {

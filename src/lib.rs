@@ -2,16 +2,22 @@
 //! probes and scikit-learn-faithful metrics. A pure core; `wasm` is the only module
 //! that touches JavaScript.
 
+pub mod centroid;
 pub mod data;
 pub mod encoder;
 pub mod error;
+pub mod heads;
+pub mod knn;
 pub mod metrics;
+pub mod mlp;
 pub mod npy;
 pub mod preprocess;
 pub mod probe;
+pub mod protocol;
 pub mod report;
 pub mod session;
 pub mod split;
+pub mod stats;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

@@ -44,6 +44,23 @@ pub struct Metrics {
     pub roc_auc_ovr_macro: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub top_2_accuracy: Option<f64>,
+    /// Top-5 accuracy, when there are more than 5 classes.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub top_5_accuracy: Option<f64>,
+    /// Average precision: of class index 1 for two classes, else the macro average of
+    /// the one-vs-rest APs (scikit-learn's `average_precision_score`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub average_precision: Option<f64>,
+    /// Expected calibration error of the top-label confidence (torchmetrics: 15
+    /// equal-width bins, L1).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ece: Option<f64>,
+    /// Bootstrap confidence intervals of the headline metrics.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub ci: Option<crate::stats::HeadlineCi>,
+    /// PR, ROC and calibration curve points.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub curves: Option<Curves>,
     #[serde(default)]
     pub warnings: Vec<String>,
 }
@@ -198,6 +215,11 @@ pub fn evaluate(
         log_loss: None,
         roc_auc_ovr_macro: None,
         top_2_accuracy: None,
+        top_5_accuracy: None,
+        average_precision: None,
+        ece: None,
+        ci: None,
+        curves: None,
         warnings,
     };
     if let Some(p) = proba {
@@ -247,6 +269,22 @@ fn add_probability_metrics(m: &mut Metrics, y_true: &[usize], p: Proba<'_>) -> R
         .filter(|(row, &t)| in_top_k(row, t, 2))
         .count();
     m.top_2_accuracy = Some(top2 as f64 / n as f64);
+    if k > 5 {
+        m.top_5_accuracy = Some(top_k_accuracy(y_true, p, 5)?);
+    }
+    m.ece = Some(expected_calibration_error(y_true, p, ECE_BINS)?);
+    let ap = average_precision(y_true, p)?;
+    for &j in &ap.no_positives {
+        m.warnings.push(format!(
+            "average precision of class '{}' is 0: it has no positive test samples",
+            m.confusion_matrix.labels[j]
+        ));
+    }
+    m.average_precision = Some(if k == 2 {
+        ap.per_class[1]
+    } else {
+        ap.macro_avg
+    });
 
     let columns: Vec<usize> = if k == 2 { vec![1] } else { (0..k).collect() };
     let mut aucs = Vec::with_capacity(columns.len());
@@ -324,6 +362,424 @@ pub fn encode_labels(
     let t = y_true.iter().map(index).collect();
     let p = y_pred.iter().map(index).collect();
     (labels, t, p)
+}
+
+/// Number of bins of the expected calibration error (torchmetrics' default).
+pub const ECE_BINS: usize = 15;
+/// Number of bins of the calibration curve (scikit-learn's `calibration_curve` default).
+pub const CALIBRATION_BINS: usize = 5;
+
+fn check_proba(n: usize, p: Proba<'_>) -> Result<()> {
+    if n == 0 {
+        return Err(Error::InvalidParameter {
+            name: "y_true",
+            value: "[]".into(),
+            why: "no samples to score",
+        });
+    }
+    if p.n_classes == 0 || p.values.len() != n * p.n_classes {
+        return Err(Error::LengthMismatch {
+            what: "probability values vs samples x classes".into(),
+            expected: n * p.n_classes,
+            got: p.values.len(),
+        });
+    }
+    if let Some(pos) = p.values.iter().position(|v| !v.is_finite()) {
+        return Err(Error::NonFinite {
+            what: "probabilities".into(),
+            row: pos / p.n_classes,
+            col: pos % p.n_classes,
+            value: p.values[pos],
+        });
+    }
+    Ok(())
+}
+
+fn check_labels(y_true: &[usize], k: usize) -> Result<()> {
+    match y_true.iter().find(|&&l| l >= k) {
+        Some(&bad) => Err(Error::InvalidParameter {
+            name: "label index",
+            value: bad.to_string(),
+            why: "outside the label list",
+        }),
+        None => Ok(()),
+    }
+}
+
+/// scikit-learn's `top_k_accuracy_score`: the fraction of samples whose true class is
+/// among the `k` highest scores (ties as [`in_top_k`]); 1 when `k >= n_classes`.
+pub fn top_k_accuracy(y_true: &[usize], p: Proba<'_>, k: usize) -> Result<f64> {
+    check_proba(y_true.len(), p)?;
+    check_labels(y_true, p.n_classes)?;
+    if k == 0 {
+        return Err(Error::InvalidParameter {
+            name: "k",
+            value: "0".into(),
+            why: "top-k accuracy needs k >= 1",
+        });
+    }
+    let hits = p
+        .values
+        .chunks_exact(p.n_classes)
+        .zip(y_true)
+        .filter(|(row, &t)| in_top_k(row, t, k))
+        .count();
+    Ok(hits as f64 / y_true.len() as f64)
+}
+
+/// Cumulative true and false positives at each distinct score, highest first
+/// (scikit-learn's `_binary_clf_curve`), with the thresholds.
+fn binary_clf_curve(scores: &[f64], positive: &[bool]) -> Result<(Vec<f64>, Vec<f64>, Vec<f64>)> {
+    if scores.len() != positive.len() {
+        return Err(Error::LengthMismatch {
+            what: "scores vs labels".into(),
+            expected: positive.len(),
+            got: scores.len(),
+        });
+    }
+    if scores.is_empty() {
+        return Err(Error::InvalidParameter {
+            name: "scores",
+            value: "[]".into(),
+            why: "no samples to score",
+        });
+    }
+    if let Some(pos) = scores.iter().position(|v| !v.is_finite()) {
+        return Err(Error::NonFinite {
+            what: "scores".into(),
+            row: pos,
+            col: 0,
+            value: scores[pos],
+        });
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let (mut tps, mut fps, mut thresholds) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut tp, mut fp) = (0.0, 0.0);
+    for (i, &o) in order.iter().enumerate() {
+        if positive[o] {
+            tp += 1.0;
+        } else {
+            fp += 1.0;
+        }
+        let last = order
+            .get(i + 1)
+            .is_none_or(|&next| scores[next] != scores[o]);
+        if last {
+            tps.push(tp);
+            fps.push(fp);
+            thresholds.push(scores[o]);
+        }
+    }
+    Ok((fps, tps, thresholds))
+}
+
+/// Precision-recall curve points (scikit-learn's `precision_recall_curve`):
+/// `precision` and `recall` have one more point than `thresholds`, the final
+/// (precision 1, recall 0).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrCurve {
+    pub precision: Vec<f64>,
+    pub recall: Vec<f64>,
+    /// Increasing scores; `thresholds[i]` gives point `i`.
+    pub thresholds: Vec<f64>,
+}
+
+/// ROC curve points (scikit-learn's `roc_curve(drop_intermediate=True)`). scikit-learn's
+/// first threshold is +infinity (the point (0, 0)); JSON has no infinity, so
+/// `thresholds[i]` gives point `i + 1` and there is one threshold fewer than points.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RocCurve {
+    pub fpr: Vec<f64>,
+    pub tpr: Vec<f64>,
+    /// Decreasing scores.
+    pub thresholds: Vec<f64>,
+}
+
+/// Precision-recall curve of a binary problem. With no positive sample, recall is 1 at
+/// every threshold (scikit-learn's convention, with a warning there).
+pub fn precision_recall_curve(scores: &[f64], positive: &[bool]) -> Result<PrCurve> {
+    let (fps, tps, thr) = binary_clf_curve(scores, positive)?;
+    let total_pos = tps.last().copied().unwrap_or(0.0);
+    let mut precision: Vec<f64> = tps
+        .iter()
+        .zip(&fps)
+        .rev()
+        .map(|(t, f)| ratio(*t, t + f))
+        .collect();
+    let mut recall: Vec<f64> = tps
+        .iter()
+        .rev()
+        .map(|t| if total_pos == 0.0 { 1.0 } else { t / total_pos })
+        .collect();
+    precision.push(1.0);
+    recall.push(0.0);
+    Ok(PrCurve {
+        precision,
+        recall,
+        thresholds: thr.into_iter().rev().collect(),
+    })
+}
+
+/// scikit-learn's `average_precision_score` of a binary problem:
+/// `sum_n (R_n - R_{n-1}) P_n`; 0 when there is no positive sample.
+pub fn binary_average_precision(scores: &[f64], positive: &[bool]) -> Result<f64> {
+    let pr = precision_recall_curve(scores, positive)?;
+    let ap = pr
+        .recall
+        .windows(2)
+        .zip(&pr.precision)
+        .map(|(r, p)| (r[1] - r[0]) * p)
+        .sum::<f64>();
+    Ok(-ap)
+}
+
+/// ROC curve of a binary problem; `None` when one of the two classes is absent.
+pub fn roc_curve(scores: &[f64], positive: &[bool]) -> Result<Option<RocCurve>> {
+    let (fps, tps, thr) = binary_clf_curve(scores, positive)?;
+    let keep: Vec<usize> = if fps.len() > 2 {
+        (0..fps.len())
+            .filter(|&i| {
+                i == 0
+                    || i + 1 == fps.len()
+                    || fps[i - 1] - 2.0 * fps[i] + fps[i + 1] != 0.0
+                    || tps[i - 1] - 2.0 * tps[i] + tps[i + 1] != 0.0
+            })
+            .collect()
+    } else {
+        (0..fps.len()).collect()
+    };
+    let (n_fp, n_tp) = (
+        fps.last().copied().unwrap_or(0.0),
+        tps.last().copied().unwrap_or(0.0),
+    );
+    if n_fp == 0.0 || n_tp == 0.0 {
+        return Ok(None);
+    }
+    let mut fpr = vec![0.0];
+    let mut tpr = vec![0.0];
+    fpr.extend(keep.iter().map(|&i| fps[i] / n_fp));
+    tpr.extend(keep.iter().map(|&i| tps[i] / n_tp));
+    Ok(Some(RocCurve {
+        fpr,
+        tpr,
+        thresholds: keep.iter().map(|&i| thr[i]).collect(),
+    }))
+}
+
+/// One-vs-rest average precision of every class and their unweighted mean.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AveragePrecision {
+    pub per_class: Vec<f64>,
+    pub macro_avg: f64,
+    /// Classes with no positive sample (AP 0, as scikit-learn sets it).
+    pub no_positives: Vec<usize>,
+}
+
+/// Average precision of each class against the rest, from the probability columns
+/// (scikit-learn's `average_precision_score(label_binarize(y), proba, average=None)`).
+pub fn average_precision(y_true: &[usize], p: Proba<'_>) -> Result<AveragePrecision> {
+    check_proba(y_true.len(), p)?;
+    check_labels(y_true, p.n_classes)?;
+    let k = p.n_classes;
+    let mut per_class = Vec::with_capacity(k);
+    let mut no_positives = Vec::new();
+    for j in 0..k {
+        let scores: Vec<f64> = p.values.chunks_exact(k).map(|r| r[j]).collect();
+        let positive: Vec<bool> = y_true.iter().map(|&t| t == j).collect();
+        if !positive.contains(&true) {
+            no_positives.push(j);
+        }
+        per_class.push(binary_average_precision(&scores, &positive)?);
+    }
+    let macro_avg = mean(per_class.iter().copied());
+    Ok(AveragePrecision {
+        per_class,
+        macro_avg,
+        no_positives,
+    })
+}
+
+/// The bin edges torch's `linspace(0, 1, n + 1)` gives (the first half counted up from 0,
+/// the second half down from 1).
+fn torch_linspace_01(n_bins: usize) -> Vec<f64> {
+    let steps = n_bins + 1;
+    let step = 1.0 / n_bins as f64;
+    let half = steps / 2;
+    (0..steps)
+        .map(|i| {
+            if i < half {
+                step * i as f64
+            } else {
+                1.0 - step * (steps - i - 1) as f64
+            }
+        })
+        .collect()
+}
+
+/// Expected calibration error of the top-label confidence, torchmetrics'
+/// `multiclass_calibration_error(norm="l1")`: confidence = largest probability (first on
+/// ties), bins `[b_i, b_{i+1})` on `n_bins + 1` edges (a confidence of exactly 1 gets a
+/// bin of its own), `sum_bins |accuracy - mean confidence| * fraction of samples`.
+pub fn expected_calibration_error(y_true: &[usize], p: Proba<'_>, n_bins: usize) -> Result<f64> {
+    check_proba(y_true.len(), p)?;
+    check_labels(y_true, p.n_classes)?;
+    if n_bins == 0 {
+        return Err(Error::InvalidParameter {
+            name: "number of bins",
+            value: "0".into(),
+            why: "must be at least 1",
+        });
+    }
+    let edges = torch_linspace_01(n_bins);
+    let mut count = vec![0.0; edges.len()];
+    let mut conf = vec![0.0; edges.len()];
+    let mut acc = vec![0.0; edges.len()];
+    for (row, &t) in p.values.chunks_exact(p.n_classes).zip(y_true) {
+        let pred = crate::probe::argmax_rows(row, p.n_classes)
+            .first()
+            .copied()
+            .unwrap_or(0);
+        let c = row[pred];
+        let bin = edges.iter().filter(|&&e| e <= c).count().saturating_sub(1);
+        count[bin] += 1.0;
+        conf[bin] += c;
+        acc[bin] += if pred == t { 1.0 } else { 0.0 };
+    }
+    let total: f64 = count.iter().sum();
+    Ok((0..edges.len())
+        .filter(|&b| count[b] > 0.0)
+        .map(|b| (acc[b] / count[b] - conf[b] / count[b]).abs() * count[b] / total)
+        .sum())
+}
+
+/// Calibration curve points (scikit-learn's `calibration_curve(strategy="uniform")`):
+/// for each non-empty bin, the fraction of positives and the mean predicted probability.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CalibrationCurve {
+    /// `positive_class` (two classes: probability of class index 1) or `top_label`
+    /// (probability of the predicted class vs whether it is right).
+    pub of: String,
+    pub n_bins: usize,
+    pub prob_true: Vec<f64>,
+    pub prob_pred: Vec<f64>,
+}
+
+/// scikit-learn's `calibration_curve(y, prob, n_bins, strategy="uniform")`.
+pub fn calibration_curve(
+    positive: &[bool],
+    prob: &[f64],
+    n_bins: usize,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    if positive.len() != prob.len() {
+        return Err(Error::LengthMismatch {
+            what: "probabilities vs labels".into(),
+            expected: positive.len(),
+            got: prob.len(),
+        });
+    }
+    if n_bins == 0 {
+        return Err(Error::InvalidParameter {
+            name: "number of bins",
+            value: "0".into(),
+            why: "must be at least 1",
+        });
+    }
+    if let Some(pos) = prob.iter().position(|v| !(0.0..=1.0).contains(v)) {
+        return Err(Error::InvalidValue {
+            name: "probability",
+            value: prob[pos].to_string(),
+            why: format!("at row {pos}: must be in [0, 1]"),
+        });
+    }
+    let step = 1.0 / n_bins as f64;
+    let inner: Vec<f64> = (1..n_bins).map(|i| i as f64 * step).collect();
+    let mut sums = vec![0.0; n_bins];
+    let mut trues = vec![0.0; n_bins];
+    let mut totals = vec![0.0; n_bins];
+    for (&pos, &p) in positive.iter().zip(prob) {
+        let bin = inner.iter().filter(|&&e| e < p).count();
+        sums[bin] += p;
+        trues[bin] += if pos { 1.0 } else { 0.0 };
+        totals[bin] += 1.0;
+    }
+    let nz: Vec<usize> = (0..n_bins).filter(|&b| totals[b] > 0.0).collect();
+    Ok((
+        nz.iter().map(|&b| trues[b] / totals[b]).collect(),
+        nz.iter().map(|&b| sums[b] / totals[b]).collect(),
+    ))
+}
+
+/// Curves of one class against the rest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassCurves {
+    pub label: String,
+    pub average_precision: f64,
+    pub pr: PrCurve,
+    /// `None` when the class has no positive or no negative test sample.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub roc: Option<RocCurve>,
+}
+
+/// Per-class PR and ROC curves and the calibration curve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Curves {
+    pub per_class: Vec<ClassCurves>,
+    pub calibration: CalibrationCurve,
+}
+
+/// Curve points of every class (one-vs-rest) and the calibration curve
+/// ([`CALIBRATION_BINS`] bins; of the positive class for two classes, else top-label).
+pub fn curves(y_true: &[usize], labels: &[String], p: Proba<'_>) -> Result<Curves> {
+    check_proba(y_true.len(), p)?;
+    let k = p.n_classes;
+    if labels.len() != k {
+        return Err(Error::LengthMismatch {
+            what: "probability columns vs labels".into(),
+            expected: labels.len(),
+            got: k,
+        });
+    }
+    check_labels(y_true, k)?;
+    let mut per_class = Vec::with_capacity(k);
+    for (j, label) in labels.iter().enumerate() {
+        let scores: Vec<f64> = p.values.chunks_exact(k).map(|r| r[j]).collect();
+        let positive: Vec<bool> = y_true.iter().map(|&t| t == j).collect();
+        per_class.push(ClassCurves {
+            label: label.clone(),
+            average_precision: binary_average_precision(&scores, &positive)?,
+            pr: precision_recall_curve(&scores, &positive)?,
+            roc: roc_curve(&scores, &positive)?,
+        });
+    }
+    let (of, positive, prob): (&str, Vec<bool>, Vec<f64>) = if k == 2 {
+        (
+            "positive_class",
+            y_true.iter().map(|&t| t == 1).collect(),
+            p.values.chunks_exact(2).map(|r| r[1]).collect(),
+        )
+    } else {
+        let pred = crate::probe::argmax_rows(p.values, k);
+        (
+            "top_label",
+            pred.iter().zip(y_true).map(|(a, b)| a == b).collect(),
+            p.values
+                .chunks_exact(k)
+                .zip(&pred)
+                .map(|(r, &c)| r[c])
+                .collect(),
+        )
+    };
+    let (prob_true, prob_pred) = calibration_curve(&positive, &prob, CALIBRATION_BINS)?;
+    Ok(Curves {
+        per_class,
+        calibration: CalibrationCurve {
+            of: of.into(),
+            n_bins: CALIBRATION_BINS,
+            prob_true,
+            prob_pred,
+        },
+    })
 }
 
 /// Plain-text report in the layout of scikit-learn's `classification_report`.

@@ -138,7 +138,9 @@ impl Problem<'_> {
         let mut xi = vec![0.0f64; d];
         let mut loss = 0.0;
         for i in 0..n {
-            xi.iter_mut().zip(self.x.row(i)).for_each(|(o, &v)| *o = f64::from(v));
+            xi.iter_mut()
+                .zip(self.x.row(i))
+                .for_each(|(o, &v)| *o = f64::from(v));
             for (c, zc) in z.iter_mut().enumerate() {
                 *zc = intercept[c] + dot4(&coef[c * d..(c + 1) * d], &xi);
             }
@@ -475,7 +477,12 @@ fn dot_f32(w: &[f64], x: &[f32]) -> f64 {
 fn dot4(a: &[f64], b: &[f64]) -> f64 {
     let mut acc = [0.0f64; 4];
     let (ab, bb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let tail: f64 = ab.remainder().iter().zip(bb.remainder()).map(|(x, y)| x * y).sum();
+    let tail: f64 = ab
+        .remainder()
+        .iter()
+        .zip(bb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
     for (ac, bc) in ab.zip(bb) {
         for l in 0..4 {
             acc[l] += ac[l] * bc[l];

@@ -30,18 +30,57 @@ pub struct Protocol {
     pub n_test: usize,
 }
 
-/// The probe and how its fit went.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The probe, its parameters and how its fit went. `kind` names it
+/// (`logistic_regression`, `knn_weighted`, `knn_vote`, `nearest_centroid`, `mlp`); the
+/// other fields are those of that kind.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProbeInfo {
     pub kind: String,
-    pub c: f64,
-    pub penalty: String,
-    pub solver: String,
-    pub max_iter: usize,
-    pub tol: f64,
-    pub iterations: usize,
-    pub converged: bool,
-    pub objective: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub c: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub penalty: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub solver: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_iter: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tol: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iterations: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub converged: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objective: Option<f64>,
+    /// Neighbours of a k-NN probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub k: Option<usize>,
+    /// Temperature of the weights `exp(sim / T)` of the weighted k-NN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temperature: Option<f64>,
+    /// Similarity or distance (`cosine`, `euclidean`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+    /// Feature transform before the probe (nearest centroid: `cl2n`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub features: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hidden: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epochs: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learning_rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Mean training loss of each epoch (MLP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_per_epoch: Option<Vec<f64>>,
+    /// What the class scores behind the probability metrics are, when they are not a
+    /// fitted model's probabilities.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scores: Option<String>,
 }
 
 /// Per-sample test predictions (indices into the data set's items and classes).

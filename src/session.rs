@@ -6,10 +6,12 @@ use serde::{Deserialize, Serialize};
 use crate::data::{DataInfo, Dataset};
 use crate::encoder::{Encoder, ModelInfo};
 use crate::error::{Error, Result};
+use crate::heads::{self, ProbeSpec};
 use crate::metrics::{self, Proba};
-use crate::probe::{self, Features, LogRegConfig};
-use crate::report::{Predictions, ProbeInfo, Protocol, Report, Tool, SCHEMA, VERSION};
+use crate::probe::{Features, LogRegConfig};
+use crate::report::{Predictions, Protocol, Report, Tool, SCHEMA, VERSION};
 use crate::split::stratified_holdout;
+use crate::stats::{self, BootstrapConfig, CiMethod, PAGE_RESAMPLES};
 
 /// Evaluation settings; every field has the page's default.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -17,9 +19,36 @@ use crate::split::stratified_holdout;
 pub struct EvalConfig {
     pub seed: u64,
     pub test_fraction: f64,
+    /// C, max_iter and tol of the default probe (logistic regression).
     pub c: f64,
     pub max_iter: usize,
     pub tol: f64,
+    /// The probe; `None` (the default) is logistic regression with `c`, `max_iter`, `tol`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub probe: Option<ProbeSpec>,
+    /// Bootstrap intervals of accuracy and macro F1 in `metrics.ci`, seeded with `seed`;
+    /// `None` for none. Default: 1,000 resamples, 95 %, percentile.
+    pub ci: Option<CiSettings>,
+}
+
+/// How the report's bootstrap intervals are made.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CiSettings {
+    /// Resamples (the page's default 1,000; scipy's default is 9,999).
+    pub resamples: usize,
+    pub level: f64,
+    pub method: CiMethod,
+}
+
+impl Default for CiSettings {
+    fn default() -> Self {
+        CiSettings {
+            resamples: PAGE_RESAMPLES,
+            level: 0.95,
+            method: CiMethod::Percentile,
+        }
+    }
 }
 
 impl Default for EvalConfig {
@@ -31,7 +60,20 @@ impl Default for EvalConfig {
             c: lr.c,
             max_iter: lr.max_iter,
             tol: lr.tol,
+            probe: None,
+            ci: Some(CiSettings::default()),
         }
+    }
+}
+
+impl EvalConfig {
+    /// The probe to train.
+    pub fn probe_spec(&self) -> ProbeSpec {
+        self.probe.unwrap_or(ProbeSpec::LogisticRegression {
+            c: self.c,
+            max_iter: self.max_iter,
+            tol: self.tol,
+        })
     }
 }
 
@@ -165,34 +207,35 @@ impl Session {
         let (x_train, x_test) = (gather(&split.train), gather(&split.test));
         let y_train: Vec<usize> = split.train.iter().map(|&r| labels[r]).collect();
         let y_test: Vec<usize> = split.test.iter().map(|&r| labels[r]).collect();
-        let lr_cfg = LogRegConfig {
-            c: cfg.c,
-            max_iter: cfg.max_iter,
-            tol: cfg.tol,
-        };
         let k = data.classes.len();
         let train = Features::new(&x_train, dim, "training embeddings")?;
-        let model = probe::fit(train, &y_train, k, &lr_cfg, on_iter)?;
-        let proba = model.predict_proba(Features::new(&x_test, dim, "test embeddings")?)?;
-        let y_pred = probe::argmax_rows(&proba, k);
+        let test = Features::new(&x_test, dim, "test embeddings")?;
+        let fitted = heads::fit_predict(&cfg.probe_spec(), train, &y_train, test, k, on_iter)?;
+        let (y_pred, proba) = (fitted.pred, fitted.proba);
         let confidence = proba
             .chunks_exact(k)
             .zip(&y_pred)
             .map(|(row, &p)| row[p])
             .collect();
-        let mut metrics = metrics::evaluate(
-            &y_test,
-            &y_pred,
-            &data.classes,
-            Some(Proba {
-                values: &proba,
-                n_classes: k,
-            }),
-        )?;
-        if !model.converged {
+        let proba = Proba {
+            values: &proba,
+            n_classes: k,
+        };
+        let mut metrics = metrics::evaluate(&y_test, &y_pred, &data.classes, Some(proba))?;
+        metrics.curves = Some(metrics::curves(&y_test, &data.classes, proba)?);
+        if let Some(ci) = cfg.ci {
+            let boot = BootstrapConfig {
+                resamples: ci.resamples,
+                level: ci.level,
+                method: ci.method,
+                seed: cfg.seed,
+            };
+            metrics.ci = Some(stats::headline_ci(&y_test, &y_pred, k, &boot)?);
+        }
+        if fitted.info.converged == Some(false) {
             metrics.warnings.push(format!(
                 "the probe did not converge in {} iterations; raise max_iter or lower C",
-                model.iterations
+                fitted.info.iterations.unwrap_or_default()
             ));
         }
         let report = Report {
@@ -212,17 +255,7 @@ impl Session {
                 n_train: split.train.len(),
                 n_test: split.test.len(),
             },
-            probe: ProbeInfo {
-                kind: "logistic_regression".into(),
-                c: lr_cfg.c,
-                penalty: "l2".into(),
-                solver: "lbfgs".into(),
-                max_iter: lr_cfg.max_iter,
-                tol: lr_cfg.tol,
-                iterations: model.iterations,
-                converged: model.converged,
-                objective: model.objective,
-            },
+            probe: fitted.info,
             metrics,
             predictions: Predictions {
                 test_index: split.test,

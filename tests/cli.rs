@@ -242,3 +242,121 @@ fn reports_round_trip_and_bad_ones_are_refused() {
         "not a readable Downstream report: the confusion matrix is not 3 x 3 like its labels"
     );
 }
+
+#[test]
+fn probe_and_compare_on_precomputed_embeddings() {
+    let f = "tests/fixtures/probe";
+    let (xtr, ytr) = (
+        format!("{f}/digits_X_train.npy"),
+        format!("{f}/digits_y_train.txt"),
+    );
+    let (xte, yte) = (
+        format!("{f}/digits_X_test.npy"),
+        format!("{f}/digits_y_test.txt"),
+    );
+    let base = [
+        "probe",
+        "--train-x",
+        &xtr,
+        "--train-y",
+        &ytr,
+        "--test-x",
+        &xte,
+        "--test-y",
+        &yte,
+    ];
+    let run = |extra: &[&str], out: &str| {
+        let args: Vec<&str> = base.iter().chain(extra).copied().collect();
+        let (ok, stdout, err) = downstream(&args);
+        assert!(ok, "{err}");
+        std::fs::write(temp(out), &stdout).unwrap();
+        serde_json::from_str::<Value>(&stdout).unwrap()
+    };
+    let vote = run(
+        &["--probe", "knn-vote", "--json", "--ci-resamples", "500"],
+        "vote.json",
+    );
+    assert_eq!(vote["probe"]["kind"], "knn_vote");
+    assert_eq!(vote["probe"]["k"], 3);
+    assert_eq!(vote["metrics"]["ci"]["resamples"], 500);
+    // Same predictions as scikit-learn's KNeighborsClassifier (tests/probes_sklearn.rs).
+    let fixture: Value =
+        serde_json::from_slice(&common::read("tests/fixtures/probes/knn.json")).unwrap();
+    assert_eq!(vote["predictions"]["y_pred"], fixture["vote"][1]["pred"]);
+    run(
+        &["--probe", "centroid", "--json", "--ci-resamples", "0"],
+        "centroid.json",
+    );
+    let (ok, stdout, err) = downstream(&[
+        "compare",
+        "--report-a",
+        &temp("vote.json"),
+        "--report-b",
+        &temp("centroid.json"),
+        "--resamples",
+        "500",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        stdout.contains("McNemar (chi_square_continuity_corrected)"),
+        "{stdout}"
+    );
+    // Reports on different test items are refused.
+    let out = temp("report_seed1.json");
+    let (ok, _, err) = downstream(&[
+        "eval",
+        "--model",
+        "assets/demo/encoder.onnx",
+        "--data",
+        "tests/fixtures/data/tiny.zip",
+        "--seed",
+        "1",
+        "--probe",
+        "knn-vote",
+        "--out",
+        &out,
+    ]);
+    assert!(ok, "{err}");
+    let report: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(report["probe"]["kind"], "knn_vote");
+    assert_eq!(report["metrics"]["ci"]["resamples"], 1000);
+    let (ok, _, err) = downstream(&[
+        "compare",
+        "--report-a",
+        &out,
+        "--report-b",
+        &temp("vote.json"),
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("error: the two reports cannot be compared: their class labels differ (cat, dog, fish vs 0, 1, 2, 3, 4, 5, 6, 7, 8, 9)"),
+        "{err}"
+    );
+    let out2 = temp("report_seed2.json");
+    let (ok, _, err) = downstream(&[
+        "eval",
+        "--model",
+        "assets/demo/encoder.onnx",
+        "--data",
+        "tests/fixtures/data/tiny.zip",
+        "--seed",
+        "2",
+        "--out",
+        &out2,
+    ]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = downstream(&["compare", "--report-a", &out, "--report-b", &out2]);
+    assert!(!ok);
+    assert!(
+        err.contains(
+            "error: the two reports cannot be compared: their test items differ (position 0: item"
+        ),
+        "{err}"
+    );
+    let (ok, _, err) = downstream(&[&base[..], &["--probe", "knn", "--k", "2000"]].concat());
+    assert!(!ok);
+    assert!(
+        err.contains("error: invalid k = 2000: more neighbours than the 1437 training samples"),
+        "{err}"
+    );
+}

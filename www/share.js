@@ -107,6 +107,10 @@ export async function unpackText(packed) {
  * { fragment, dropped: boolean } or { fragment: null, dropped: true } when even that is too long.
  */
 export async function reportFragment(report) {
+  // Curve points (PR/ROC/calibration) are per-threshold detail the results view does not
+  // draw; they stay in the downloaded report and never go into a link.
+  const { curves, ...metrics } = report.metrics ?? {};
+  report = { ...report, metrics };
   const full = FRAGMENT_KEY + (await packText(JSON.stringify(report)));
   if (full.length <= MAX_FRAGMENT) return { fragment: full, dropped: false };
   const slim = { ...report, predictions: { test_index: [], y_true: [], y_pred: [], confidence: [] } };

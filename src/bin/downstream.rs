@@ -4,12 +4,18 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use downstream::data::Dataset;
 use downstream::encoder::Encoder;
+use downstream::heads::{self, ProbeSpec};
 use downstream::metrics::{self, Proba};
-use downstream::session::{EvalConfig, Session};
-use downstream::{npy, Error, Result};
+use downstream::mlp::MlpConfig;
+use downstream::probe::{Features, LogRegConfig};
+use downstream::protocol::{self, Labelled};
+use downstream::session::{CiSettings, EvalConfig, Session};
+use downstream::stats::{self, BootstrapConfig, CiMethod};
+use downstream::{knn, npy, Error, Result};
+use serde_json::{json, Value};
 
 #[derive(Parser)]
 #[command(
@@ -48,7 +54,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// The page's pipeline: embed, stratified split, logistic-regression probe, report.
+    /// The page's pipeline: embed, stratified split, probe (logistic regression by default), report.
     Eval {
         #[arg(long)]
         model: PathBuf,
@@ -67,10 +73,135 @@ enum Command {
         /// Gradient tolerance of the probe's L-BFGS (largest gradient component).
         #[arg(long, default_value_t = EvalConfig::default().tol)]
         tol: f64,
+        #[command(flatten)]
+        probe: ProbeArgs,
+        /// Bootstrap resamples of the accuracy and macro-F1 intervals (0: none).
+        #[arg(long, default_value_t = stats::PAGE_RESAMPLES)]
+        ci_resamples: usize,
+        #[arg(long, value_enum, default_value_t = CiArg::Percentile)]
+        ci_method: CiArg,
         /// Write the report JSON here (otherwise only a summary is printed).
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Train and score a probe on precomputed embeddings ([N, D] .npy, labels one per line).
+    Probe {
+        #[arg(long)]
+        train_x: PathBuf,
+        #[arg(long)]
+        train_y: PathBuf,
+        #[arg(long)]
+        test_x: PathBuf,
+        #[arg(long)]
+        test_y: PathBuf,
+        #[command(flatten)]
+        probe: ProbeArgs,
+        /// A published protocol instead of one fit (logistic regression presets ignore --probe).
+        #[arg(long, value_enum)]
+        preset: Option<Preset>,
+        /// Seed of validation splits, resampling and the bootstrap.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Bootstrap resamples of the intervals (0: none).
+        #[arg(long, default_value_t = stats::DEFAULT_RESAMPLES)]
+        ci_resamples: usize,
+        #[arg(long, value_enum, default_value_t = CiArg::Percentile)]
+        ci_method: CiArg,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Compare two reports on the same test items: McNemar and the paired bootstrap.
+    Compare {
+        #[arg(long)]
+        report_a: PathBuf,
+        #[arg(long)]
+        report_b: PathBuf,
+        #[arg(long, default_value_t = stats::DEFAULT_RESAMPLES)]
+        resamples: usize,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum ProbeKind {
+    /// Multinomial L2 logistic regression (L-BFGS).
+    Logreg,
+    /// DINO's weighted k-NN (cosine, exp(sim / T); k 20).
+    Knn,
+    /// Plain k-NN vote (Teachable Machine; k 3).
+    KnnVote,
+    /// Nearest centroid, SimpleShot CL2N.
+    Centroid,
+    /// Dense(100, ReLU) -> softmax, Adam, 50 epochs.
+    Mlp,
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum Preset {
+    /// CLIP linear probe: C grid + 8 refinement steps on a 20 % validation split.
+    Clip,
+    /// DINOv2: C = 10^linspace(-6, 5, 45) on a 10 % validation split.
+    Dinov2,
+    /// MTEB classification: 8 samples per label, 10 experiments.
+    Mteb,
+    /// VTAB-1k: 800 / 200 tuning, retrain on 1,000.
+    Vtab,
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum CiArg {
+    Percentile,
+    Bca,
+}
+
+impl From<CiArg> for CiMethod {
+    fn from(c: CiArg) -> Self {
+        match c {
+            CiArg::Percentile => CiMethod::Percentile,
+            CiArg::Bca => CiMethod::Bca,
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct ProbeArgs {
+    #[arg(long, value_enum, default_value_t = ProbeKind::Logreg)]
+    probe: ProbeKind,
+    /// Neighbours of a k-NN probe (default 20 weighted, 3 vote).
+    #[arg(long)]
+    k: Option<usize>,
+    /// Temperature of the weighted k-NN.
+    #[arg(long, default_value_t = knn::DINO_TEMPERATURE)]
+    temperature: f64,
+    /// Seed of the MLP's initial weights and shuffles.
+    #[arg(long, default_value_t = 0)]
+    mlp_seed: u64,
+}
+
+impl ProbeArgs {
+    fn spec(&self, lr: LogRegConfig) -> ProbeSpec {
+        match self.probe {
+            ProbeKind::Logreg => ProbeSpec::logistic(lr),
+            ProbeKind::Knn => ProbeSpec::KnnWeighted {
+                k: self.k.unwrap_or(knn::DINO_K),
+                temperature: self.temperature,
+            },
+            ProbeKind::KnnVote => ProbeSpec::KnnVote {
+                k: self.k.unwrap_or(knn::VOTE_K),
+            },
+            ProbeKind::Centroid => ProbeSpec::NearestCentroid,
+            ProbeKind::Mlp => ProbeSpec::Mlp {
+                config: MlpConfig {
+                    seed: self.mlp_seed,
+                    ..Default::default()
+                },
+            },
+        }
+    }
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -233,26 +364,290 @@ fn eval(model: &Path, data: &Path, cfg: EvalConfig, out: Option<&Path>) -> Resul
     eprintln!();
     let report = session.evaluate(&cfg, |_, _| true)?;
     print!("{}", metrics::classification_report(&report.metrics));
+    let fit = match (report.probe.iterations, report.probe.converged) {
+        (Some(i), Some(true)) => format!(", {i} iterations"),
+        (Some(i), _) => format!(", {i} iterations, not converged"),
+        _ => String::new(),
+    };
     println!(
-        "\naccuracy {:.4}  macro F1 {:.4}  (seed {}, {} train / {} test, probe {} iterations{})",
+        "\naccuracy {:.4}  macro F1 {:.4}  (seed {}, {} train / {} test, probe {}{fit})",
         report.metrics.accuracy,
         report.metrics.macro_f1,
         report.protocol.seed,
         report.protocol.n_train,
         report.protocol.n_test,
-        report.probe.iterations,
-        if report.probe.converged {
-            ""
-        } else {
-            ", not converged"
-        }
+        report.probe.kind,
     );
+    if let Some(ci) = &report.metrics.ci {
+        println!("{}", ci_line(ci));
+    }
     for w in &report.metrics.warnings {
         eprintln!("warning: {w}");
     }
     if let Some(path) = out {
         write(path, report.to_json().as_bytes())?;
         println!("report written to {}", path.display());
+    }
+    Ok(())
+}
+
+fn ci_line(ci: &stats::HeadlineCi) -> String {
+    format!(
+        "{:.0} % bootstrap CI ({}, {} resamples, seed {}): accuracy [{:.4}, {:.4}]  macro F1 [{:.4}, {:.4}]",
+        ci.level * 100.0,
+        ci.method,
+        ci.resamples,
+        ci.seed,
+        ci.accuracy[0],
+        ci.accuracy[1],
+        ci.macro_f1[0],
+        ci.macro_f1[1]
+    )
+}
+
+fn read_matrix(path: &Path) -> Result<(Vec<f32>, usize)> {
+    let a = npy::read(&read(path)?, &file_name(path))?;
+    if a.shape.len() != 2 || a.shape[1] == 0 {
+        return Err(Error::Array {
+            name: file_name(path),
+            detail: format!("expected a 2-D array [N, D], got shape {:?}", a.shape),
+        });
+    }
+    Ok((a.data.iter().map(|&v| v as f32).collect(), a.shape[1]))
+}
+
+struct ProbeCmd<'a> {
+    train_x: &'a Path,
+    train_y: &'a Path,
+    test_x: &'a Path,
+    test_y: &'a Path,
+    spec: ProbeSpec,
+    preset: Option<Preset>,
+    seed: u64,
+    boot: Option<BootstrapConfig>,
+    json: bool,
+}
+
+fn probe_cmd(a: &ProbeCmd<'_>) -> Result<()> {
+    let (xtr, d) = read_matrix(a.train_x)?;
+    let (xte, dte) = read_matrix(a.test_x)?;
+    let ytr_s = read_labels(a.train_y)?;
+    let yte_s = read_labels(a.test_y)?;
+    let (labels, ytr, yte) = metrics::encode_labels(&ytr_s, &yte_s);
+    let k = labels.len();
+    let train_f = Features::new(&xtr, d, &file_name(a.train_x))?;
+    let test_f = Features::new(&xte, dte, &file_name(a.test_x))?;
+    let train = Labelled::new(train_f, &ytr, k, "training set")?;
+    let test = Labelled::new(test_f, &yte, k, "test set")?;
+    if d != dte {
+        return Err(Error::LengthMismatch {
+            what: "test feature dimension vs training".into(),
+            expected: d,
+            got: dte,
+        });
+    }
+    if let Some(preset) = a.preset {
+        let result = match preset {
+            Preset::Clip => protocol::clip_linear_probe(train, test, 0.2, a.seed)?,
+            Preset::Dinov2 => protocol::dinov2_linear_probe(train, test, a.seed)?,
+            Preset::Mteb => protocol::mteb(train, test, 8, 10, a.seed)?,
+            Preset::Vtab => protocol::vtab_1k(train, test, a.seed)?,
+        };
+        if a.json {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&result).unwrap_or_default()
+            );
+        } else {
+            println!(
+                "preset {}  probe {}  runs {}",
+                result.preset,
+                result.probe,
+                result.runs.len()
+            );
+            for s in &result.c_searches {
+                println!(
+                    "C chosen {:e} after {} validation fits",
+                    s.chosen,
+                    s.trials.len()
+                );
+            }
+            println!(
+                "accuracy {:.4} ± {:.4}  macro F1 {:.4} ± {:.4}  (mean ± population std)",
+                result.accuracy.mean,
+                result.accuracy.std,
+                result.macro_f1.mean,
+                result.macro_f1.std
+            );
+            for dev in &result.deviations {
+                println!("deviation: {dev}");
+            }
+        }
+        return Ok(());
+    }
+    let fitted = heads::fit_predict(&a.spec, train_f, &ytr, test_f, k, |_, _| true)?;
+    let proba = Proba {
+        values: &fitted.proba,
+        n_classes: k,
+    };
+    let mut m = metrics::evaluate(&yte, &fitted.pred, &labels, Some(proba))?;
+    if let Some(boot) = &a.boot {
+        m.ci = Some(stats::headline_ci(&yte, &fitted.pred, k, boot)?);
+    }
+    if a.json {
+        m.curves = Some(metrics::curves(&yte, &labels, proba)?);
+        let confidence: Vec<f64> = fitted
+            .proba
+            .chunks_exact(k)
+            .zip(&fitted.pred)
+            .map(|(r, &p)| r[p])
+            .collect();
+        let out = json!({
+            "probe": fitted.info,
+            "protocol": {"name": "given_split", "n_train": ytr.len(), "n_test": yte.len()},
+            "metrics": m,
+            "predictions": {
+                "test_index": (0..yte.len()).collect::<Vec<_>>(),
+                "y_true": yte,
+                "y_pred": fitted.pred,
+                "confidence": confidence,
+            },
+        });
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    } else {
+        print!("{}", metrics::classification_report(&m));
+        println!(
+            "\naccuracy {:.4}  macro F1 {:.4}  (probe {}, {} train / {} test)",
+            m.accuracy,
+            m.macro_f1,
+            fitted.info.kind,
+            ytr.len(),
+            yte.len()
+        );
+        if let Some(ci) = &m.ci {
+            println!("{}", ci_line(ci));
+        }
+        for w in &m.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    Ok(())
+}
+
+/// The comparable parts of a report (from `eval` or `probe --json`).
+struct Compared {
+    sha256: Option<String>,
+    labels: Vec<String>,
+    test_index: Vec<usize>,
+    y_true: Vec<usize>,
+    y_pred: Vec<usize>,
+}
+
+fn load_compared(path: &Path) -> Result<Compared> {
+    let bad = |detail: String| Error::InvalidReport {
+        detail: format!("{}: {detail}", path.display()),
+    };
+    let text = String::from_utf8(read(path)?).map_err(|e| bad(format!("not UTF-8: {e}")))?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
+    let list = |key: &str| -> Result<Vec<usize>> {
+        serde_json::from_value(v["predictions"][key].clone())
+            .map_err(|e| bad(format!("predictions.{key} is missing or malformed: {e}")))
+    };
+    let labels: Vec<String> = serde_json::from_value(
+        v["metrics"]["confusion_matrix"]["labels"].clone(),
+    )
+    .map_err(|e| {
+        bad(format!(
+            "metrics.confusion_matrix.labels is missing or malformed: {e}"
+        ))
+    })?;
+    let c = Compared {
+        sha256: v["data"]["sha256"].as_str().map(str::to_string),
+        labels,
+        test_index: list("test_index")?,
+        y_true: list("y_true")?,
+        y_pred: list("y_pred")?,
+    };
+    let n = c.test_index.len();
+    if c.y_true.len() != n || c.y_pred.len() != n {
+        return Err(bad("the prediction lists have different lengths".into()));
+    }
+    if c.y_true
+        .iter()
+        .chain(&c.y_pred)
+        .any(|&l| l >= c.labels.len())
+    {
+        return Err(bad(
+            "a prediction names a class index outside the labels".into()
+        ));
+    }
+    Ok(c)
+}
+
+fn compare(path_a: &Path, path_b: &Path, boot: &BootstrapConfig, json: bool) -> Result<()> {
+    let a = load_compared(path_a)?;
+    let b = load_compared(path_b)?;
+    let refuse = |detail: String| Err(Error::NotComparable { detail });
+    if let (Some(x), Some(y)) = (&a.sha256, &b.sha256) {
+        if x != y {
+            return refuse(format!(
+                "they are on different data sets (SHA-256 {x} vs {y})"
+            ));
+        }
+    }
+    if a.labels != b.labels {
+        return refuse(format!(
+            "their class labels differ ({} vs {})",
+            a.labels.join(", "),
+            b.labels.join(", ")
+        ));
+    }
+    if a.test_index.len() != b.test_index.len() {
+        return refuse(format!(
+            "their test sets differ in size ({} vs {} items)",
+            a.test_index.len(),
+            b.test_index.len()
+        ));
+    }
+    if let Some(i) = (0..a.test_index.len())
+        .find(|&i| a.test_index[i] != b.test_index[i] || a.y_true[i] != b.y_true[i])
+    {
+        return refuse(format!(
+            "their test items differ (position {i}: item {} labelled {} vs item {} labelled {}); use the same seed and test fraction",
+            a.test_index[i], a.y_true[i], b.test_index[i], b.y_true[i]
+        ));
+    }
+    let mc = stats::mcnemar(&a.y_true, &a.y_pred, &b.y_pred)?;
+    let diff = stats::paired_bootstrap(&a.y_true, &a.y_pred, &b.y_pred, boot)?;
+    if json {
+        let out = json!({"n_test": a.y_true.len(), "mcnemar": mc, "paired_bootstrap": diff});
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    } else {
+        println!(
+            "{} test items: accuracy A {:.4}, B {:.4}, A - B {:+.4}",
+            a.y_true.len(),
+            diff.accuracy_a,
+            diff.accuracy_b,
+            diff.difference
+        );
+        let p = if mc.p_value < 1e-4 {
+            format!("{:.2e}", mc.p_value)
+        } else {
+            format!("{:.4}", mc.p_value)
+        };
+        println!(
+            "McNemar ({}): only A right {}, only B right {}, statistic {:.4}, p = {p}",
+            mc.method, mc.b, mc.c, mc.statistic
+        );
+        println!(
+            "paired bootstrap {:.0} % CI of A - B ({}, {} resamples, seed {}): [{:+.4}, {:+.4}]",
+            diff.level * 100.0,
+            diff.method,
+            diff.resamples,
+            diff.seed,
+            diff.ci[0],
+            diff.ci[1]
+        );
     }
     Ok(())
 }
@@ -275,18 +670,78 @@ fn main() -> ExitCode {
             c,
             max_iter,
             tol,
+            probe,
+            ci_resamples,
+            ci_method,
             out,
-        } => eval(
-            model,
-            data,
-            EvalConfig {
-                seed: *seed,
-                test_fraction: *test_fraction,
+        } => {
+            let lr = LogRegConfig {
                 c: *c,
                 max_iter: *max_iter,
                 tol: *tol,
+            };
+            let spec = probe.spec(lr);
+            eval(
+                model,
+                data,
+                EvalConfig {
+                    seed: *seed,
+                    test_fraction: *test_fraction,
+                    c: *c,
+                    max_iter: *max_iter,
+                    tol: *tol,
+                    probe: (probe.probe != ProbeKind::Logreg).then_some(spec),
+                    ci: (*ci_resamples > 0).then(|| CiSettings {
+                        resamples: *ci_resamples,
+                        method: (*ci_method).into(),
+                        ..Default::default()
+                    }),
+                },
+                out.as_deref(),
+            )
+        }
+        Command::Probe {
+            train_x,
+            train_y,
+            test_x,
+            test_y,
+            probe,
+            preset,
+            seed,
+            ci_resamples,
+            ci_method,
+            json,
+        } => probe_cmd(&ProbeCmd {
+            train_x,
+            train_y,
+            test_x,
+            test_y,
+            spec: probe.spec(LogRegConfig::default()),
+            preset: *preset,
+            seed: *seed,
+            boot: (*ci_resamples > 0).then(|| BootstrapConfig {
+                resamples: *ci_resamples,
+                method: (*ci_method).into(),
+                seed: *seed,
+                ..Default::default()
+            }),
+            json: *json,
+        }),
+        Command::Compare {
+            report_a,
+            report_b,
+            resamples,
+            seed,
+            json,
+        } => compare(
+            report_a,
+            report_b,
+            &BootstrapConfig {
+                resamples: *resamples,
+                seed: *seed,
+                ..Default::default()
             },
-            out.as_deref(),
+            *json,
         ),
     };
     match result {
