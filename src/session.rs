@@ -141,12 +141,33 @@ impl Session {
 
     /// Embeds up to `max_items` more items; returns how many are embedded so far.
     pub fn embed_step(&mut self, max_items: usize) -> Result<usize> {
-        let (encoder, data) = self.parts()?;
+        let total = self.parts()?.1.items.len();
         let start = self.embedded;
-        let end = (start + max_items.max(1)).min(data.items.len());
+        let end = (start + max_items.max(1)).min(total);
         if start >= end {
             return Ok(start);
         }
+        let emb = self.embed_range(start, end)?;
+        self.embeddings.extend_from_slice(&emb);
+        self.embedded = end;
+        Ok(end)
+    }
+
+    fn check_range(&self, start: usize, end: usize) -> Result<(&Encoder, &Dataset)> {
+        let (encoder, data) = self.parts()?;
+        if start > end || end > data.items.len() {
+            return Err(Error::InvalidValue {
+                name: "item range",
+                value: format!("{start}..{end}"),
+                why: format!("outside the data set's {} items", data.items.len()),
+            });
+        }
+        Ok((encoder, data))
+    }
+
+    /// Decodes and preprocesses items `[start, end)` into model input rows.
+    pub fn preprocess_range(&self, start: usize, end: usize) -> Result<Vec<f32>> {
+        let (encoder, data) = self.check_range(start, end)?;
         let spec = *encoder.spec();
         let mut inputs = vec![0.0f32; (end - start) * spec.len()];
         for (item, out) in data.items[start..end]
@@ -155,20 +176,53 @@ impl Session {
         {
             spec.preprocess(&item.bytes, &item.path, out)?;
         }
+        Ok(inputs)
+    }
+
+    /// Embeds items `[start, end)` (row-major, `(end - start) x dim`) without touching the
+    /// session's own embeddings: several workers can embed disjoint ranges in parallel.
+    /// Ranges that match `embed_step`'s chunks give bit-identical embeddings.
+    pub fn embed_range(&self, start: usize, end: usize) -> Result<Vec<f32>> {
+        let inputs = self.preprocess_range(start, end)?;
+        let (encoder, data) = self.parts()?;
         let emb = encoder.embed(&inputs)?;
         let dim = encoder.info().embedding_dim;
         if let Some(pos) = emb.iter().position(|v| !v.is_finite()) {
-            let item = &data.items[start + pos / dim];
+            let row = start + pos / dim;
+            let path = data.items.get(row).map_or("?", |i| i.path.as_str());
             return Err(Error::NonFinite {
-                what: format!("the embedding of '{}'", item.path),
-                row: start + pos / dim,
+                what: format!("the embedding of '{path}'"),
+                row,
                 col: pos % dim,
                 value: f64::from(emb[pos]),
             });
         }
-        self.embeddings.extend_from_slice(&emb);
-        self.embedded = end;
-        Ok(end)
+        Ok(emb)
+    }
+
+    /// Installs precomputed embeddings of the loaded data set (row-major `n x dim`, from
+    /// parallel workers or a cache), as if every item had been embedded here.
+    pub fn set_embeddings(&mut self, embeddings: Vec<f32>) -> Result<()> {
+        let (encoder, data) = self.parts()?;
+        let (n, dim) = (data.items.len(), encoder.info().embedding_dim);
+        if embeddings.len() != n * dim {
+            return Err(Error::LengthMismatch {
+                what: format!("embedding values for {n} items of dimension {dim}"),
+                expected: n * dim,
+                got: embeddings.len(),
+            });
+        }
+        if let Some(pos) = embeddings.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                what: "the installed embeddings".into(),
+                row: pos / dim,
+                col: pos % dim,
+                value: f64::from(embeddings[pos]),
+            });
+        }
+        self.embeddings = embeddings;
+        self.embedded = n;
+        Ok(())
     }
 
     /// Embeds everything, calling `progress(done, total)` after each step.

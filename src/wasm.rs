@@ -59,6 +59,29 @@ impl Session {
         Ok(self.inner.embed_step(max_items as usize).map_err(js_err)? as u32)
     }
 
+    /// Embeds items `[start, end)` without changing this session's state (for parallel
+    /// workers); returns a `Float32Array` of `(end - start) x embedding_dim` values.
+    pub fn embed_range(&self, start: u32, end: u32) -> Result<Vec<f32>, JsError> {
+        self.inner
+            .embed_range(start as usize, end as usize)
+            .map_err(js_err)
+    }
+
+    /// Decodes and preprocesses items `[start, end)` into model input rows (benchmark).
+    pub fn preprocess_range(&self, start: u32, end: u32) -> Result<Vec<f32>, JsError> {
+        self.inner
+            .preprocess_range(start as usize, end as usize)
+            .map_err(js_err)
+    }
+
+    /// Installs embeddings of the loaded data set computed elsewhere (parallel workers or
+    /// the cache); checked for shape and finiteness.
+    pub fn set_embeddings(&mut self, embeddings: &[f32]) -> Result<(), JsError> {
+        self.inner
+            .set_embeddings(embeddings.to_vec())
+            .map_err(js_err)
+    }
+
     /// The embeddings so far, row-major, as a `Float32Array`.
     pub fn embeddings(&self) -> Vec<f32> {
         self.inner.embeddings().to_vec()
@@ -163,6 +186,16 @@ pub fn fit_logreg(
         coef: model.coef,
         intercept: model.intercept,
     })
+}
+
+/// Panics with `message`: the page calls it only with `?test-hooks=1`, to test that a trap
+/// in the worker is reported and recovered from.
+#[wasm_bindgen]
+pub fn panic_for_tests(message: &str) {
+    #[allow(clippy::panic)]
+    {
+        panic!("{message}");
+    }
 }
 
 /// Reads and validates report JSON (a downloaded file or a shared link's payload);

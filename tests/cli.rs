@@ -360,3 +360,51 @@ fn probe_and_compare_on_precomputed_embeddings() {
         "{err}"
     );
 }
+
+#[test]
+fn ranges_embedded_apart_equal_the_stepwise_embeddings() {
+    use downstream::session::{EvalConfig, Session};
+    let mut s = Session::new();
+    s.load_model(&common::read("assets/demo/encoder.onnx"), "encoder.onnx")
+        .unwrap();
+    s.load_data_zip(&common::read("tests/fixtures/data/tiny.zip"), "tiny.zip")
+        .unwrap();
+    s.embed_all(8, |_, _| {}).unwrap();
+    let whole = s.embeddings().to_vec();
+    let mut parts = s.embed_range(0, 8).unwrap();
+    parts.extend(s.embed_range(8, 16).unwrap());
+    parts.extend(s.embed_range(16, 36).unwrap());
+    let a = s
+        .evaluate(&EvalConfig::default(), |_, _| true)
+        .unwrap()
+        .clone();
+    // The ranges 0..8 and 8..16 are the same batches as embed_all(8): bit-identical.
+    assert_eq!(parts[..16 * 64], whole[..16 * 64]);
+    let mut t = Session::new();
+    t.load_model(&common::read("assets/demo/encoder.onnx"), "encoder.onnx")
+        .unwrap();
+    t.load_data_zip(&common::read("tests/fixtures/data/tiny.zip"), "tiny.zip")
+        .unwrap();
+    t.set_embeddings(whole.clone()).unwrap();
+    assert_eq!(t.evaluate(&EvalConfig::default(), |_, _| true).unwrap(), &a);
+    let err = t.embed_range(30, 40).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "invalid item range = 30..40: outside the data set's 36 items"
+    );
+    let err = t
+        .set_embeddings(whole[..10].to_vec())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "embedding values for 36 items of dimension 64: expected 2304, got 10"
+    );
+    let mut bad = whole;
+    bad[70] = f32::NAN;
+    let err = t.set_embeddings(bad).unwrap_err().to_string();
+    assert_eq!(
+        err,
+        "the installed embeddings contains a non-finite value (NaN) at row 1, column 6"
+    );
+}
