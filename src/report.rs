@@ -105,6 +105,60 @@ pub struct Report {
     pub probe: ProbeInfo,
     pub metrics: Metrics,
     pub predictions: Predictions,
+    /// What the probe must beat on the same split.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baselines: Option<Baselines>,
+}
+
+/// Trivial predictors on the same split, always reported beside the probe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Baselines {
+    /// The most frequent training class (the lowest index on ties), predicted for every test item.
+    pub majority_class: String,
+    pub majority_accuracy: f64,
+    pub majority_macro_f1: f64,
+    /// Expected accuracy of a uniform random guess: 1 / number of classes.
+    pub chance_accuracy: f64,
+    /// Expected accuracy of guessing with the training class frequencies.
+    pub stratified_chance_accuracy: f64,
+}
+
+impl Baselines {
+    /// Baselines for the class indices of a train / test split over `classes`.
+    pub fn compute(y_train: &[usize], y_test: &[usize], classes: &[String]) -> Result<Self> {
+        let k = classes.len();
+        let counts = |ys: &[usize]| {
+            let mut c = vec![0usize; k];
+            for &y in ys {
+                if let Some(v) = c.get_mut(y) {
+                    *v += 1;
+                }
+            }
+            c
+        };
+        let (train_counts, test_counts) = (counts(y_train), counts(y_test));
+        let majority = train_counts
+            .iter()
+            .enumerate()
+            .fold(
+                (0, 0),
+                |(bi, bc), (i, &c)| if c > bc { (i, c) } else { (bi, bc) },
+            )
+            .0;
+        let m = crate::metrics::evaluate(y_test, &vec![majority; y_test.len()], classes, None)?;
+        let (nt, ns) = (y_train.len().max(1) as f64, y_test.len().max(1) as f64);
+        Ok(Baselines {
+            majority_class: classes.get(majority).cloned().unwrap_or_default(),
+            majority_accuracy: m.accuracy,
+            majority_macro_f1: m.macro_f1,
+            chance_accuracy: 1.0 / k.max(1) as f64,
+            stratified_chance_accuracy: train_counts
+                .iter()
+                .zip(&test_counts)
+                .map(|(&a, &b)| a as f64 / nt * (b as f64 / ns))
+                .sum(),
+        })
+    }
 }
 
 /// Largest report text accepted from a file or a link (64 MiB).

@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::heads::{self, ProbeSpec};
 use crate::metrics::{self, Proba};
 use crate::probe::{Features, LogRegConfig};
-use crate::report::{Predictions, Protocol, Report, Tool, SCHEMA, VERSION};
+use crate::report::{Baselines, Predictions, Protocol, Report, Tool, SCHEMA, VERSION};
 use crate::split::stratified_holdout;
 use crate::stats::{self, BootstrapConfig, CiMethod, PAGE_RESAMPLES};
 
@@ -292,6 +292,7 @@ impl Session {
                 fitted.info.iterations.unwrap_or_default()
             ));
         }
+        let baselines = Baselines::compute(&y_train, &y_test, &data.classes)?;
         let report = Report {
             schema: SCHEMA.into(),
             version: VERSION,
@@ -317,6 +318,7 @@ impl Session {
                 y_pred,
                 confidence,
             },
+            baselines: Some(baselines),
         };
         Ok(self.report.insert(report))
     }

@@ -200,6 +200,14 @@ fn eval_writes_a_versioned_report() {
         .sum();
     assert_eq!((n_test, cells), (6, 6));
     assert_eq!(report["model"]["sha256"].as_str().unwrap().len(), 64);
+    // Baselines on the same split: 3 balanced classes, 2 test items each.
+    let b = &report["baselines"];
+    assert_eq!(b["majority_class"], "cat");
+    assert_eq!(b["majority_accuracy"].as_f64(), Some(2.0 / 6.0));
+    // scikit-learn: f1_score([0,0,1,1,2,2], [0]*6, average="macro") == 0.1666…
+    assert!((b["majority_macro_f1"].as_f64().unwrap() - 1.0 / 6.0).abs() < 1e-12);
+    assert_eq!(b["chance_accuracy"].as_f64(), Some(1.0 / 3.0));
+    assert!((b["stratified_chance_accuracy"].as_f64().unwrap() - 1.0 / 3.0).abs() < 1e-12);
 }
 
 #[test]

@@ -230,6 +230,11 @@ export function renderRunInfo(container, report) {
       ['Protocol', `${p.name} · seed ${p.seed} · test fraction ${p.test_fraction}`, 'Stratified hold-out: each class is split train/test in the same proportion'],
       ['Train / test', `${fmtInt(p.n_train)} / ${fmtInt(p.n_test)} images`],
       ['Probe', probeText(probe), 'Linear probe trained on frozen embeddings; C is the inverse regularisation strength'],
+      ...(report.baselines ? [[
+        'Baselines',
+        `majority class “${report.baselines.majority_class}” ${report.baselines.majority_accuracy.toFixed(4)} · chance ${report.baselines.chance_accuracy.toFixed(4)} · class frequencies ${report.baselines.stratified_chance_accuracy.toFixed(4)}`,
+        'What the probe must beat on the same test split: always predicting the most frequent training class, a uniform random guess, and a guess with the training class frequencies',
+      ]] : []),
       ['Input', `${pre.height}×${pre.width}, ${pre.channels} ch, ${pre.layout}`],
       ['Scaling', String(pre.scale)],
       ['Resizing', String(pre.resize)],

@@ -384,6 +384,16 @@ fn eval(model: &Path, data: &Path, cfg: EvalConfig, out: Option<&Path>) -> Resul
     for w in &report.metrics.warnings {
         eprintln!("warning: {w}");
     }
+    if let Some(b) = &report.baselines {
+        println!(
+            "baselines: majority class '{}' accuracy {:.4} (macro F1 {:.4}); chance {:.4}, with class frequencies {:.4}",
+            b.majority_class,
+            b.majority_accuracy,
+            b.majority_macro_f1,
+            b.chance_accuracy,
+            b.stratified_chance_accuracy
+        );
+    }
     if let Some(path) = out {
         write(path, report.to_json().as_bytes())?;
         println!("report written to {}", path.display());

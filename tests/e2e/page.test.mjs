@@ -35,6 +35,11 @@ describe('Downstream page', () => {
       await waitForState(page, ['results']);
       await assertMatchesReport(page, report);
 
+      const b = report.baselines;
+      const baselineText = await page.getByText(/^majority class/).textContent();
+      assert.ok(baselineText.includes(`“${b.majority_class}” ${b.majority_accuracy.toFixed(4)}`), baselineText);
+      assert.ok(baselineText.includes(`chance ${b.chance_accuracy.toFixed(4)}`), baselineText);
+
       const progress = page.getByTestId('progress');
       assert.equal(await progress.getAttribute('max'), String(report.data.n));
 
