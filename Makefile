@@ -4,7 +4,7 @@ CARGO ?= cargo
 WASM := target/wasm32-unknown-unknown/release/downstream.wasm
 CLI := target/debug/downstream
 
-.PHONY: models bench serve test setup setup-browser build wasm cli fmt clippy test-native check-wasm e2e-reports test-e2e clean
+.PHONY: fuzz models bench serve test setup setup-browser build wasm cli fmt clippy test-native check-wasm e2e-reports test-e2e clean
 
 serve: setup models build
 	node tools/serve.mjs
@@ -66,6 +66,11 @@ bench: setup-browser build
 	cd bench && npm ci --no-audit --no-fund
 	pip install -q -r tools/requirements.txt
 	node tools/bench.mjs
+
+# Fuzz every parser of user input for FUZZ_SECONDS each (default 60); not part of `make test`.
+# Crash inputs go to tests/fixtures/fuzz-regressions/, which `make test` replays.
+fuzz:
+	tools/fuzz.sh
 
 clean:
 	rm -rf pkg target/e2e

@@ -1,4 +1,5 @@
 //! Labelled image data sets: a zip archive or a folder with one sub-folder per class.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use std::io::{Cursor, Read};
 use std::path::Path;
@@ -53,6 +54,15 @@ pub struct DataInfo {
 /// Lower-case hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     format!("{:x}", Sha256::digest(bytes))
+}
+
+/// A relative path without `..`, a root or a drive letter, judged on the name as stored
+/// (`/` or `\\` separators). Zip names are never used as file-system paths, but they
+/// name classes and appear on the page, so an unsafe one is skipped, not cleaned up.
+fn is_safe_path(raw: &str) -> bool {
+    let mut parts = raw.split(['/', '\\']);
+    let first = parts.next().unwrap_or_default();
+    !first.is_empty() && !first.ends_with(':') && first != ".." && parts.all(|p| p != "..")
 }
 
 fn is_ignored(path: &str) -> bool {
@@ -158,26 +168,35 @@ impl Dataset {
             let raw_name = String::from_utf8_lossy(file.name_raw()).into_owned();
             let Some(path) = file
                 .enclosed_name()
+                .filter(|_| is_safe_path(&raw_name))
                 .map(|p| p.to_string_lossy().replace('\\', "/"))
             else {
                 skipped.push(Skipped {
                     path: raw_name,
-                    reason: "unsafe path (absolute or with '..')".into(),
+                    reason: "unsafe path (absolute, a drive letter or with '..')".into(),
                 });
                 continue;
             };
-            if file.size() > MAX_FILE_BYTES {
+            let declared = file.size();
+            if declared > MAX_FILE_BYTES {
                 skipped.push(Skipped {
                     path,
                     reason: format!("larger than {MAX_FILE_BYTES} bytes"),
                 });
                 continue;
             }
-            let mut buf = Vec::with_capacity(file.size() as usize);
+            // Never trust the declared size for more than a first buffer, and never read
+            // past it: a member that inflates beyond what it declares is refused.
+            let mut buf = Vec::with_capacity(declared.min(1 << 20) as usize);
             (&mut file)
-                .take(MAX_FILE_BYTES + 1)
+                .take(declared.saturating_add(1))
                 .read_to_end(&mut buf)
                 .map_err(|e| bad(format!("'{path}': {e}")))?;
+            if buf.len() as u64 > declared {
+                return Err(bad(format!(
+                    "'{path}' inflates to more than the {declared} bytes it declares"
+                )));
+            }
             files.push((path, buf));
         }
         assemble(name, sha256_hex(bytes), files, skipped)
@@ -187,23 +206,37 @@ impl Dataset {
     pub fn from_dir(dir: &Path) -> Result<Self> {
         let name = dir.display().to_string();
         let mut files = Vec::new();
+        let mut skipped = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
         let mut stack = vec![dir.to_path_buf()];
         while let Some(d) = stack.pop() {
+            // A symbolic link back up the tree must not make the walk endless.
+            if !seen.insert(std::fs::canonicalize(&d).map_err(|e| Error::io(d.display(), e))?) {
+                continue;
+            }
             let entries = std::fs::read_dir(&d).map_err(|e| Error::io(d.display(), e))?;
             for entry in entries {
                 let entry = entry.map_err(|e| Error::io(d.display(), e))?;
                 let path = entry.path();
                 if path.is_dir() {
                     stack.push(path);
-                } else {
-                    let rel = path
-                        .strip_prefix(dir)
-                        .unwrap_or(&path)
-                        .to_string_lossy()
-                        .replace('\\', "/");
-                    let bytes = std::fs::read(&path).map_err(|e| Error::io(path.display(), e))?;
-                    files.push((rel, bytes));
+                    continue;
                 }
+                let rel = path
+                    .strip_prefix(dir)
+                    .unwrap_or(&path)
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+                if size > MAX_FILE_BYTES {
+                    skipped.push(Skipped {
+                        path: rel,
+                        reason: format!("larger than {MAX_FILE_BYTES} bytes"),
+                    });
+                    continue;
+                }
+                let bytes = std::fs::read(&path).map_err(|e| Error::io(path.display(), e))?;
+                files.push((rel, bytes));
             }
         }
         files.sort_by(|a, b| a.0.cmp(&b.0));
@@ -214,7 +247,7 @@ impl Dataset {
             hasher.update(b);
         }
         let sha = format!("{:x}", hasher.finalize());
-        assemble(&name, sha, files, Vec::new())
+        assemble(&name, sha, files, skipped)
     }
 
     /// Reads a path that is a zip file or a folder.
@@ -240,7 +273,9 @@ impl Dataset {
     pub fn info(&self) -> DataInfo {
         let mut counts = vec![0; self.classes.len()];
         for item in &self.items {
-            counts[item.label] += 1;
+            if let Some(c) = counts.get_mut(item.label) {
+                *c += 1;
+            }
         }
         DataInfo {
             name: self.name.clone(),

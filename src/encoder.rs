@@ -1,5 +1,6 @@
 //! The ONNX encoder: tract loads the model from bytes, fixes a concrete batch shape,
 //! and turns batches of preprocessed images into embeddings.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -7,6 +8,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::DimLike;
+use tract_onnx::tract_core::internal::TractErrorContext;
 use tract_onnx::tract_hir::infer::{DimFact, Factoid};
 
 use crate::data::sha256_hex;
@@ -17,6 +19,10 @@ use crate::preprocess::{ImageSpec, Layout};
 pub const DEFAULT_BATCH: usize = 32;
 /// Side used for a symbolic image height or width.
 pub const DEFAULT_SIDE: usize = 224;
+/// Largest batch a model may fix in its input shape.
+pub const MAX_BATCH: usize = 4096;
+/// Most values one image may become (64 Mi).
+pub const MAX_INPUT_VALUES: usize = 1 << 26;
 
 /// What the page and the report show of a model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -138,13 +144,47 @@ fn spec_from_dims(dims: &[Option<usize>], input: &str, shape: &str) -> Result<Im
             )))
         }
     };
-    if spec.height == 0 || spec.width == 0 || spec.len() > (1 << 26) {
+    let values = spec
+        .channels
+        .checked_mul(spec.height)
+        .and_then(|v| v.checked_mul(spec.width));
+    if spec.height == 0 || spec.width == 0 || values.is_none_or(|v| v > MAX_INPUT_VALUES) {
         return Err(unsupported(format!(
             "image size {}x{} is out of range",
             spec.height, spec.width
         )));
     }
     Ok(spec)
+}
+
+/// tract indexes its name table with each graph output (and panics, which traps the wasm
+/// module, on a name that nothing defines): check every graph, subgraphs included, first.
+fn check_outputs_defined(graph: &tract_onnx::pb::GraphProto) -> std::result::Result<(), String> {
+    let mut defined: std::collections::HashSet<&str> = graph
+        .input
+        .iter()
+        .map(|i| i.name.as_str())
+        .chain(graph.initializer.iter().map(|t| t.name.as_str()))
+        .collect();
+    for node in &graph.node {
+        defined.extend(node.input.iter().chain(&node.output).map(String::as_str));
+        for attr in &node.attribute {
+            for sub in attr.g.iter().chain(&attr.graphs) {
+                check_outputs_defined(sub)?;
+            }
+        }
+    }
+    match graph
+        .output
+        .iter()
+        .find(|o| !defined.contains(o.name.as_str()))
+    {
+        Some(o) => Err(format!(
+            "graph '{}' has an output '{}' that no input, initializer or node defines",
+            graph.name, o.name
+        )),
+        None => Ok(()),
+    }
 }
 
 fn is_square(n: usize) -> bool {
@@ -165,26 +205,42 @@ impl Encoder {
                 detail: "the file is empty".into(),
             });
         }
-        let model = tract_onnx::onnx()
-            .model_for_read(&mut &*bytes)
+        let onnx = tract_onnx::onnx();
+        let proto = onnx
+            .proto_model_for_read(&mut &*bytes)
+            .context("Reading proto model")
+            .map_err(invalid)?;
+        if let Some(graph) = &proto.graph {
+            check_outputs_defined(graph).map_err(|detail| Error::InvalidModel {
+                name: name.into(),
+                detail,
+            })?;
+        }
+        let model = onnx
+            .model_for_proto_model(&proto)
+            .context("Translating proto model to model")
             .map_err(invalid)?;
         let inputs = model.input_outlets().map_err(invalid)?.to_vec();
         let input_names: Vec<String> = inputs
             .iter()
             .map(|o| model.node(o.node).name.clone())
             .collect();
-        if inputs.len() != 1 {
+        let [input_name] = input_names.as_slice() else {
             return Err(Error::ModelInputCount {
                 name: name.into(),
                 count: inputs.len(),
-                inputs: input_names
-                    .iter()
-                    .map(|n| format!("'{n}'"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                inputs: if input_names.is_empty() {
+                    "none".into()
+                } else {
+                    input_names
+                        .iter()
+                        .map(|n| format!("'{n}'"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                },
             });
-        }
-        let input_name = input_names[0].clone();
+        };
+        let input_name = input_name.clone();
         let fact = model.input_fact(0).map_err(invalid)?.clone();
         let dims: Vec<&DimFact> = fact.shape.dims().collect();
         let shape_json: Vec<serde_json::Value> = dims.iter().map(|d| dim_json(d)).collect();
@@ -209,7 +265,13 @@ impl Encoder {
         }
         let values: Vec<Option<usize>> = dims.iter().map(|d| dim_value(d)).collect();
         let spec = spec_from_dims(&values, &input_name, &shape)?;
-        let batch = values[0].unwrap_or(DEFAULT_BATCH);
+        let declared_batch = values.first().copied().flatten();
+        let batch = declared_batch.unwrap_or(DEFAULT_BATCH);
+        if batch == 0 || batch > MAX_BATCH {
+            return Err(unsupported(format!(
+                "its batch dimension is {batch}; Downstream runs batches of 1 to {MAX_BATCH}"
+            )));
+        }
         let concrete: Vec<usize> = match spec.layout {
             Layout::Nchw => vec![batch, spec.channels, spec.height, spec.width],
             Layout::Nhwc => vec![batch, spec.height, spec.width, spec.channels],
@@ -217,7 +279,7 @@ impl Encoder {
             Layout::Flat => vec![batch, spec.len()],
         };
         let run_err = |e: TractError| Error::Inference(format!("{e:#}"));
-        let source = values[0].is_none().then(|| model.clone());
+        let source = declared_batch.is_none().then(|| model.clone());
         let plan = optimize_for(model, &concrete)?;
         let out_fact = plan.model().output_fact(0).map_err(run_err)?;
         let out_shape = out_fact.shape.as_concrete().map(|s| s.to_vec());
@@ -228,20 +290,31 @@ impl Encoder {
             )));
         }
         let embedding_dim = match out_shape {
-            Some(s) if s.first() == Some(&batch) && s.len() >= 2 => s[1..].iter().product(),
+            Some(s) if s.first() == Some(&batch) && s.len() >= 2 => s
+                .iter()
+                .skip(1)
+                .try_fold(1usize, |a, &d| a.checked_mul(d))
+                .ok_or_else(|| {
+                    Error::Inference(format!("the first output has shape {s:?}, too large"))
+                })?,
             Some(s) => {
                 return Err(Error::Inference(format!(
                     "the first output has shape {s:?}; expected the batch ({batch}) first"
                 )))
             }
             None => {
-                let zeros = vec![0.0f32; batch * spec.len()];
+                let zeros = vec![0.0f32; batch.saturating_mul(spec.len())];
                 let out = run_batch(&plan, &concrete, &zeros)?;
                 out.len() / batch
             }
         };
         if embedding_dim == 0 {
             return Err(Error::Inference("the first output is empty".into()));
+        }
+        if embedding_dim > MAX_INPUT_VALUES {
+            return Err(Error::Inference(format!(
+                "the first output has {embedding_dim} values per sample, more than the limit of {MAX_INPUT_VALUES}"
+            )));
         }
         Ok(Encoder {
             info: ModelInfo {
@@ -318,7 +391,7 @@ impl Encoder {
         let rows = inputs.len() / per;
         let b = self.info.batch;
         let d = self.info.embedding_dim;
-        let mut out = Vec::with_capacity(rows * d);
+        let mut out = Vec::with_capacity(rows.saturating_mul(d).min(1 << 24));
         let mut padded = Vec::new();
         for chunk in inputs.chunks(b * per) {
             let n = chunk.len() / per;
@@ -334,14 +407,14 @@ impl Encoder {
             let mut shape = vec![run_rows];
             shape.extend(self.sample_shape());
             let emb = run_batch(&plan, &shape, batch_in)?;
-            if emb.len() != run_rows * d {
+            if emb.len() != run_rows.saturating_mul(d) {
                 return Err(Error::Inference(format!(
                     "the model returned {} values for a batch of {run_rows}; expected {}",
                     emb.len(),
                     run_rows * d
                 )));
             }
-            out.extend_from_slice(&emb[..n * d]);
+            out.extend(emb.iter().take(n * d));
         }
         Ok(out)
     }

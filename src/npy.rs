@@ -1,4 +1,5 @@
 //! Reading and writing `.npy` arrays (numpy's format) through `npyz`.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use std::io::Write;
 
@@ -13,12 +14,60 @@ pub struct Array {
     pub data: Vec<f64>,
 }
 
+/// Checks the `shape` of a `.npy` header before `npyz` multiplies it out: the element
+/// count must fit in a `u64` and in the bytes that follow (at least one byte each).
+fn check_declared_shape(bytes: &[u8]) -> std::result::Result<(), String> {
+    let head = bytes.get(..bytes.len().min(1 << 16)).unwrap_or_default();
+    let text = String::from_utf8_lossy(head);
+    // The header parser backtracks for a long time on nested brackets; a plain array's
+    // header has one dict and one shape tuple, and no lists (structured dtypes).
+    let start = if bytes.get(6) == Some(&1) { 10 } else { 12 };
+    let header = bytes.get(start..).unwrap_or_default();
+    let end = header
+        .iter()
+        .position(|&b| b == b'\n')
+        .unwrap_or(header.len());
+    let header = header.get(..end).unwrap_or_default();
+    let count = |c: u8| header.iter().filter(|&&b| b == c).count();
+    if count(b'[') > 0 || count(b'{') > 1 || count(b'(') > 1 {
+        return Err(
+            "the header is not that of a plain array (structured dtypes are not supported)".into(),
+        );
+    }
+    let Some(tuple) = text
+        .split_once("'shape'")
+        .and_then(|(_, rest)| rest.split_once('('))
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(inside, _)| inside)
+    else {
+        return Ok(());
+    };
+    let mut count: u64 = 1;
+    for dim in tuple.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let dim: u64 = dim
+            .trim_end_matches('L')
+            .parse()
+            .map_err(|_| format!("the shape ({tuple}) is not a list of sizes"))?;
+        count = count
+            .checked_mul(dim)
+            .ok_or_else(|| format!("the shape ({tuple}) has too many elements"))?;
+    }
+    if count > bytes.len() as u64 {
+        return Err(format!(
+            "truncated or corrupt data: the shape ({tuple}) declares {count} values in a file of {} bytes",
+            bytes.len()
+        ));
+    }
+    Ok(())
+}
+
 /// Reads a float32, float64 or integer `.npy` array.
 pub fn read(bytes: &[u8], name: &str) -> Result<Array> {
     let bad = |detail: String| Error::Array {
         name: name.into(),
         detail,
     };
+    check_declared_shape(bytes).map_err(bad)?;
     let npy =
         npyz::NpyFile::new(bytes).map_err(|e| bad(format!("not a readable .npy file: {e}")))?;
     if npy.order() == npyz::Order::Fortran {
@@ -26,7 +75,11 @@ pub fn read(bytes: &[u8], name: &str) -> Result<Array> {
             "Fortran-order arrays are not supported; save with np.ascontiguousarray".into(),
         ));
     }
-    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
+    let shape: Vec<usize> = npy
+        .shape()
+        .iter()
+        .map(|&d| usize::try_from(d).map_err(|e| bad(format!("shape {d}: {e}"))))
+        .collect::<Result<_>>()?;
     let descr = npy.dtype().descr().trim_matches('\'').to_string();
     let read_err = |e: std::io::Error| bad(format!("truncated or corrupt data: {e}"));
     let data: Vec<f64> = match descr.as_str() {
@@ -55,7 +108,7 @@ pub fn read(bytes: &[u8], name: &str) -> Result<Array> {
             )))
         }
     };
-    if data.len() != shape.iter().product::<usize>() {
+    if Some(data.len()) != shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) {
         return Err(bad(format!(
             "shape {shape:?} does not match its {} values",
             data.len()

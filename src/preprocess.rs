@@ -1,9 +1,43 @@
 //! Image decoding and the resize / scale / layout that turn an image into model input.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
+use std::io::Cursor;
 
 use image::imageops::FilterType;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+
+/// Largest image width or height decoded (pixels).
+pub const MAX_IMAGE_SIDE: u32 = 16_384;
+/// Most memory the decoder may allocate for one image (256 MiB).
+pub const MAX_IMAGE_ALLOC: u64 = 256 << 20;
+
+/// Decodes an image under explicit limits, so a header claiming a huge size is refused
+/// before any pixel buffer is allocated.
+fn decode(bytes: &[u8]) -> std::result::Result<image::DynamicImage, String> {
+    let reader = image::ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| e.to_string())?;
+    let (w, h) = reader.into_dimensions().map_err(|e| e.to_string())?;
+    if w > MAX_IMAGE_SIDE || h > MAX_IMAGE_SIDE {
+        return Err(format!(
+            "it is {w}x{h} pixels (width x height); the limit is {MAX_IMAGE_SIDE} on each side"
+        ));
+    }
+    if w == 0 || h == 0 {
+        return Err(format!("it is {w}x{h} pixels (width x height)"));
+    }
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_IMAGE_SIDE);
+    limits.max_image_height = Some(MAX_IMAGE_SIDE);
+    limits.max_alloc = Some(MAX_IMAGE_ALLOC);
+    let mut reader = image::ImageReader::new(Cursor::new(bytes))
+        .with_guessed_format()
+        .map_err(|e| e.to_string())?;
+    reader.limits(limits);
+    reader.decode().map_err(|e| e.to_string())
+}
 
 /// How pixels are laid out in the model's input tensor (batch first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,7 +80,9 @@ pub struct Preprocessing {
 impl ImageSpec {
     /// Values per image.
     pub fn len(&self) -> usize {
-        self.channels * self.height * self.width
+        self.channels
+            .saturating_mul(self.height)
+            .saturating_mul(self.width)
     }
 
     /// Whether an image has no values (never, for a valid spec).
@@ -80,7 +116,13 @@ impl ImageSpec {
         if bytes.is_empty() {
             return Err(bad("the file is empty".into()));
         }
-        let img = image::load_from_memory(bytes).map_err(|e| bad(e.to_string()))?;
+        if self.is_empty() || !matches!(self.channels, 1 | 3) {
+            return Err(bad(format!(
+                "the model input of {}x{}x{} (channels x height x width) cannot take images",
+                self.channels, self.height, self.width
+            )));
+        }
+        let img = decode(bytes).map_err(bad)?;
         let (h, w, c) = (self.height, self.width, self.channels);
         let (w32, h32) = (
             u32::try_from(w).map_err(|e| bad(e.to_string()))?,
@@ -110,9 +152,9 @@ impl ImageSpec {
         }
         match self.layout {
             Layout::Nchw => {
-                for (i, px) in pixels.chunks_exact(c).enumerate() {
-                    for (ch, &v) in px.iter().enumerate() {
-                        out[ch * h * w + i] = f32::from(v) / 255.0;
+                for (ch, plane) in out.chunks_exact_mut(h * w).enumerate() {
+                    for (o, px) in plane.iter_mut().zip(pixels.chunks_exact(c)) {
+                        *o = px.get(ch).map_or(0.0, |&v| f32::from(v) / 255.0);
                     }
                 }
             }

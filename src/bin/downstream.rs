@@ -1,4 +1,8 @@
 //! The `downstream` command line: the same core as the page, for batch work and tests.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
