@@ -16,7 +16,9 @@ async function setupEmbed(modelUrl, inputUrl, sampleLen) {
   const model = await fetchBytes(modelUrl);
   const inputs = new Float32Array((await fetchBytes(inputUrl)).buffer);
   state.ours = new Encoder(model, modelUrl);
-  ort.env.wasm.numThreads = 1;
+  // onnxruntime-web's default is 1 thread unless the page is cross-origin isolated; the
+  // driver passes ?ort-threads=N only on its COOP/COEP run.
+  ort.env.wasm.numThreads = Number(new URLSearchParams(location.search).get('ort-threads') ?? 1);
   ort.env.wasm.wasmPaths = new URL('./node_modules/onnxruntime-web/dist/', import.meta.url).href;
   state.ort = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
   state.inputs = inputs;
@@ -90,6 +92,44 @@ function fitOurs(k, c, tol, maxIter) {
   return { seconds, iterations: fit.iterations, converged: fit.converged, test_accuracy: correct / (n - train) };
 }
 
+/** Milliseconds of our encoder alone on all loaded rows, fed in pieces of `step` rows (as the page does). */
+function encodeMs(step = 64) {
+  const t0 = performance.now();
+  for (let r = 0; r < state.rows; r += step) state.ours.embed(state.inputs.subarray(r * state.sampleLen, Math.min(state.rows, r + step) * state.sampleLen));
+  return performance.now() - t0;
+}
+
+/** Milliseconds of onnxruntime-web over all loaded rows at `batch`. */
+async function ortMs(batch = 32) {
+  const name = state.ort.inputNames[0];
+  const t0 = performance.now();
+  for (let r = 0; r < state.rows; r += batch) {
+    const n = Math.min(batch, state.rows - r);
+    const out = await state.ort.run({ [name]: new ort.Tensor('float32', state.inputs.subarray(r * state.sampleLen, (r + n) * state.sampleLen), [n, 1, 28, 28]) });
+    out[state.ort.outputNames[0]].dispose?.();
+  }
+  return performance.now() - t0;
+}
+
+/**
+ * The probe stage alone: fits our logistic regression on the embeddings of the first
+ * `train` rows of a fixed permutation (labels: `perClass` rows per class, in order).
+ */
+function probeMs(perClass, train, c = 1, tol = 1e-6) {
+  const emb = state.ours.embed(state.inputs);
+  const dim = emb.length / state.rows;
+  const order = Array.from({ length: state.rows }, (_, i) => (i * 7919) % state.rows);
+  const x = new Float32Array(train * dim);
+  const y = new Uint32Array(train);
+  order.slice(0, train).forEach((r, i) => {
+    x.set(emb.subarray(r * dim, (r + 1) * dim), i * dim);
+    y[i] = Math.floor(r / perClass);
+  });
+  const t0 = performance.now();
+  const fit = fit_logreg(x, dim, y, Math.ceil(state.rows / perClass), c, tol, 1000);
+  return { ms: performance.now() - t0, iterations: fit.iterations };
+}
+
 await init();
-window.bench = { setupEmbed, embedRate, embedDiff, setupLogreg, fitOurs };
+window.bench = { setupEmbed, embedRate, embedDiff, setupLogreg, fitOurs, encodeMs, ortMs, probeMs };
 document.body.className = 'ready';

@@ -1,11 +1,25 @@
 // `make bench`: Downstream against its peers on this machine, measured in one run.
 // Interleaves the two sides in pairs and reports the median ratio and its spread.
 // Writes target/bench/summary.json and prints a table. Not a test: nothing here fails on speed.
+//
+// Sections (BENCH_ONLY=kernel,page,stages,logreg,scale,isolated picks some; all by default):
+//   kernel    our Encoder vs onnxruntime-web, one thread each, same preprocessed rows, batch 1 and 32
+//   page      the page's real path (zip -> decode -> preprocess -> encode in N module workers)
+//             vs onnxruntime-web's default setting (1 thread: the page is not cross-origin isolated)
+//   stages    decode+preprocess, encode, probe, metrics on the demo digits
+//   logreg    probe fit vs scikit-learn
+//   scale     60,000 28x28 images through the page: time, images/s, peak JS heap, wasm memory
+//   isolated  onnxruntime-web with threads on a COOP/COEP copy of the bench page (not what the page allows)
+// Env: BENCH_PAIRS (7), BENCH_SLICE_MS (1500), BENCH_WORKERS (page pool sizes, default "1,P,4"
+// with P = min(cores, 4)), CHROMIUM_PATH.
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
+import { cpus, loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startServer } from './serve.mjs';
@@ -14,14 +28,41 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.join(root, 'target/bench');
 const PAIRS = Number(process.env.BENCH_PAIRS || 7);
 const SLICE_MS = Number(process.env.BENCH_SLICE_MS || 1500);
+const ONLY = new Set((process.env.BENCH_ONLY || 'kernel,page,stages,logreg,scale,isolated').split(','));
+const CORES = cpus().length;
+const DEFAULT_POOL = Math.max(1, Math.min(CORES, 4));
+const POOLS = [...new Set((process.env.BENCH_WORKERS || `1,${DEFAULT_POOL},4`).split(',').map(Number))];
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const spread = (xs) => [Math.min(...xs), Math.max(...xs)];
+const MODELS = [['demo_mlp', 'assets/demo/encoder.onnx'], ['cnn4', 'target/bench/cnn.onnx']];
 
 mkdirSync(out, { recursive: true });
 if (!existsSync(path.join(out, 'meta.json'))) {
   execFileSync('python3', ['tools/make_bench_data.py', out], { cwd: root, stdio: 'inherit' });
 }
+if (ONLY.has('scale') && !existsSync(path.join(out, 'digits60k.zip'))) {
+  execFileSync('python3', ['tools/make_bench_data.py', out, '--scale'], { cwd: root, stdio: 'inherit' });
+}
 const meta = JSON.parse(readFileSync(path.join(out, 'meta.json'), 'utf8'));
+
+/** Load of this shared machine while the bench ran: 1-min load averages sampled every 5 s. */
+const loadSamples = [];
+const loadTimer = setInterval(() => loadSamples.push(loadavg()[0]), 5000);
+loadSamples.push(loadavg()[0]);
+
+/**
+ * How much parallel CPU this machine gives us right now: a pure arithmetic loop in 1 and in
+ * P native threads for 2 s each. On an idle 2-core machine the ratio is about 2; when it is
+ * near 1, no pool of workers can beat one worker, whatever the code.
+ */
+async function parallelCapacity(threads) {
+  const code = `const { parentPort } = require('node:worker_threads'); const t = Date.now(); let x = 0, n = 0;
+    while (Date.now() - t < 2000) { for (let i = 0; i < 1e6; i++) x += Math.sqrt(i); n++; } parentPort.postMessage(n);`;
+  const burn = async (k) => (await Promise.all(Array.from({ length: k }, () => new Promise((r) => new Worker(code, { eval: true }).once('message', r))))).reduce((a, b) => a + b, 0);
+  const ratios = [];
+  for (let p = 0; p < 3; p++) ratios.push((await burn(threads)) / (await burn(1)));
+  return { threads, throughput_ratio_median: median(ratios), ratios };
+}
 
 const server = await startServer({ port: 0, root });
 const browser = await chromium.launch({
@@ -29,38 +70,174 @@ const browser = await chromium.launch({
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
     '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
-const summary = { machine: { cores: (await import('node:os')).cpus().length }, when: new Date().toISOString() };
-try {
+const summary = { machine: { cores: CORES, parallel_capacity_before: await parallelCapacity(DEFAULT_POOL) }, when: new Date().toISOString(), pairs: PAIRS, slice_ms: SLICE_MS };
+
+async function benchPage(base = server.url, query = '') {
+  const page = await browser.newPage();
+  page.on('pageerror', (e) => console.error('bench page error:', e));
+  await page.goto(`${base}bench/index.html${query}`);
+  await page.waitForSelector('body.ready', { timeout: 60_000 });
+  return page;
+}
+
+/** The real page with the model and data of a classroom link loaded (not run), test hooks on. */
+async function appPage({ model, data, workers, run = false }) {
   const page = await browser.newPage();
   page.on('pageerror', (e) => console.error('page error:', e));
-  await page.goto(`${server.url}bench/index.html`);
-  await page.waitForSelector('body.ready', { timeout: 60_000 });
+  const q = new URLSearchParams({ 'test-hooks': '1', cache: '0', workers: String(workers), model, data });
+  if (run) q.set('run', '1');
+  await page.goto(`${server.url}?${q}`);
+  return page;
+}
 
-  summary.embed_vs_ort_web = {};
-  for (const [name, model] of [['demo_mlp', 'assets/demo/encoder.onnx'], ['cnn4', 'target/bench/cnn.onnx']]) {
-    const setup = await page.evaluate(([m, x]) => window.bench.setupEmbed(m, x, 784), [`/${model}`, '/target/bench/digits.f32']);
-    const maxAbs = await page.evaluate(() => window.bench.embedDiff());
-    const entry = { model, embedding_dim: setup.embedding_dim, ort_threads: setup.ort_threads, max_abs_diff: maxAbs };
-    for (const batch of [1, 32]) {
-      const ratios = [];
-      const ours = [];
-      const theirs = [];
-      await page.evaluate(([b]) => Promise.all([window.bench.embedRate('ours', b, 300), window.bench.embedRate('ort', b, 300)]), [batch]);
-      for (let p = 0; p < PAIRS; p++) {
-        const order = p % 2 ? ['ort', 'ours'] : ['ours', 'ort'];
-        const r = {};
-        for (const side of order) r[side] = await page.evaluate(([s, b, ms]) => window.bench.embedRate(s, b, ms), [side, batch, SLICE_MS]);
-        ours.push(r.ours); theirs.push(r.ort); ratios.push(r.ours / r.ort);
+async function waitLoaded(page) {
+  await page.waitForFunction(() => document.body.className === 'error' || (!document.getElementById('run').disabled && document.body.className === 'ready'), null, { timeout: 300_000 });
+  if ((await page.evaluate(() => document.body.className)) === 'error') {
+    throw new Error(`the page failed: ${await page.locator('[data-testid="error-message"]').textContent()}`);
+  }
+}
+
+/** Images/s of the page's pool over at least `ms` (whole data set per call). */
+async function pageRate(page, ms) {
+  return page.evaluate(async (budget) => {
+    const t0 = performance.now();
+    let images = 0;
+    do {
+      const r = await window.__downstream.engine.embedOnly();
+      images += r.n;
+    } while (performance.now() - t0 < budget);
+    return images / ((performance.now() - t0) / 1000);
+  }, ms);
+}
+
+/** Images/s of onnxruntime-web over all rows at batch 32, over at least `ms`. */
+async function ortRate(page, ms) {
+  return page.evaluate(async ([budget, rows]) => {
+    const t0 = performance.now();
+    let images = 0;
+    do {
+      await window.bench.ortMs(32);
+      images += rows;
+    } while (performance.now() - t0 < budget);
+    return images / ((performance.now() - t0) / 1000);
+  }, [ms, meta.digits[0]]);
+}
+
+/** Interleaved pairs of two async measurements (higher is better); median ratio a/b and spread. */
+async function pairs(a, b, n = PAIRS) {
+  const ratios = [];
+  const as = [];
+  const bs = [];
+  for (let p = 0; p < n; p++) {
+    const r = {};
+    for (const side of p % 2 ? ['b', 'a'] : ['a', 'b']) r[side] = await (side === 'a' ? a() : b());
+    as.push(r.a); bs.push(r.b); ratios.push(r.a / r.b);
+  }
+  return { ratio_median: median(ratios), ratio_spread: spread(ratios), ours: median(as), peer: median(bs), ours_pairs: as, peer_pairs: bs };
+}
+
+try {
+  const bench = await benchPage();
+
+  if (ONLY.has('kernel')) {
+    // Our encoder alone vs onnxruntime-web, single thread each, on the same preprocessed rows.
+    summary.embed_vs_ort_web = {};
+    for (const [name, model] of MODELS) {
+      const setup = await bench.evaluate(([m, x]) => window.bench.setupEmbed(m, x, 784), [`/${model}`, '/target/bench/digits.f32']);
+      const maxAbs = await bench.evaluate(() => window.bench.embedDiff());
+      const entry = { model, embedding_dim: setup.embedding_dim, ort_threads: setup.ort_threads, cross_origin_isolated: setup.cross_origin_isolated, max_abs_diff: maxAbs };
+      for (const batch of [1, 32]) {
+        await bench.evaluate(([b]) => Promise.all([window.bench.embedRate('ours', b, 300), window.bench.embedRate('ort', b, 300)]), [batch]);
+        const r = await pairs(
+          () => bench.evaluate(([b, ms]) => window.bench.embedRate('ours', b, ms), [batch, SLICE_MS]),
+          () => bench.evaluate(([b, ms]) => window.bench.embedRate('ort', b, ms), [batch, SLICE_MS]),
+        );
+        entry[`batch_${batch}`] = { ratio_median: r.ratio_median, ratio_spread: r.ratio_spread, ours_img_s: r.ours, ort_web_img_s: r.peer, pairs: PAIRS, ratios: r.ours_pairs.map((x, i) => x / r.peer_pairs[i]) };
       }
-      entry[`batch_${batch}`] = { ratio_median: median(ratios), ratio_spread: spread(ratios), ours_img_s: median(ours), ort_web_img_s: median(theirs), pairs: PAIRS };
+      // Best configuration of each side (the batch with the higher median), compared pair by pair
+      // only when both sides' best batch is the same (otherwise the ratio of medians).
+      const best = (key) => (entry.batch_32[key] >= entry.batch_1[key] ? 32 : 1);
+      const bo = best('ours_img_s');
+      const bp = best('ort_web_img_s');
+      entry.best_single_thread = bo === bp
+        ? { ours_batch: bo, ort_batch: bp, ratio_median: entry[`batch_${bo}`].ratio_median, ratio_spread: entry[`batch_${bo}`].ratio_spread }
+        : { ours_batch: bo, ort_batch: bp, ratio_median: entry[`batch_${bo}`].ours_img_s / entry[`batch_${bp}`].ort_web_img_s, ratio_spread: null };
+      summary.embed_vs_ort_web[name] = entry;
     }
-    summary.embed_vs_ort_web[name] = entry;
   }
 
-  // Logistic regression: our probe in the browser vs scikit-learn on the same rows.
-  const [n, d, k] = meta.logreg;
-  await page.evaluate(([a, b, n1, d1, t]) => window.bench.setupLogreg(a, b, n1, d1, t), ['/target/bench/logreg_x.f32', '/target/bench/logreg_y.u8', n, d, meta.train]);
-  const py = spawn('python3', ['-c', `
+  if (ONLY.has('page')) {
+    // The page's path (PNG zip -> decode -> preprocess -> encode, N module workers) vs
+    // onnxruntime-web's default setting on already-preprocessed rows (no decode on its side).
+    summary.page_embed_vs_ort_web = {};
+    for (const [name, model] of MODELS) {
+      await bench.evaluate(([m, x]) => window.bench.setupEmbed(m, x, 784), [`/${model}`, '/target/bench/digits.f32']);
+      const entry = {
+        model,
+        data: 'assets/demo/digits.zip (1,000 PNG)',
+        peer: 'onnxruntime-web 1.30 wasm, default setting: 1 thread (page not cross-origin isolated), batch 32, preprocessed float32 rows',
+        ours: 'the page: engine.embedOnly() over the zip, pool of N module workers, 64-item ranges',
+      };
+      for (const workers of POOLS) {
+        const page = await appPage({ model, data: 'assets/demo/digits.zip', workers });
+        await waitLoaded(page);
+        await pageRate(page, 300);
+        await ortRate(bench, 300);
+        const r = await pairs(() => pageRate(page, SLICE_MS), () => ortRate(bench, SLICE_MS));
+        const run = await page.evaluate(() => window.__downstream.stats.lastRun ?? null);
+        entry[`workers_${workers}`] = { ratio_median: r.ratio_median, ratio_spread: r.ratio_spread, ours_img_s: r.ours, ort_web_img_s: r.peer, pairs: PAIRS, parallel: Boolean(await page.evaluate(() => window.__downstream.engine.main.capabilities.embedRange)), ratios: r.ours_pairs.map((x, i) => x / r.peer_pairs[i]), run };
+        await page.close();
+      }
+      summary.page_embed_vs_ort_web[name] = entry;
+    }
+  }
+
+  if (ONLY.has('stages')) {
+    // Per-stage times on the 1,000 demo digits in the page's session worker (one worker):
+    // decode+preprocess = Session.preprocess_range, encode = embed_range - preprocess_range
+    // (per 64 items, as the page embeds); probe = fit_logreg on the report's train rows with
+    // its settings; metrics = evaluate (split, fit, metrics, bootstrap intervals, report) - probe.
+    const page = await appPage({ model: 'assets/demo/encoder.onnx', data: 'assets/demo/digits.zip', workers: 1 });
+    await waitLoaded(page);
+    await page.getByTestId('run').click();
+    await page.waitForFunction(() => ['results', 'error'].includes(document.body.className), null, { timeout: 300_000 });
+    const reps = 5;
+    const rows = { decode_preprocess_ms: [], encode_ms: [], probe_ms: [], evaluate_ms: [], metrics_ms: [] };
+    let probe = null;
+    const split = await page.evaluate(() => window.__downstream.engine.main.capabilities.stageRanges);
+    for (let i = 0; i < reps; i++) {
+      if (split) {
+        const t = await page.evaluate(() => window.__downstream.engine.stageTimes());
+        rows.decode_preprocess_ms.push(t.preprocessMs);
+        rows.encode_ms.push(t.encodeMs);
+      }
+      probe = await page.evaluate(() => window.__downstream.engine.probeTimes({ seed: 0 }));
+      rows.probe_ms.push(probe.fitMs);
+      rows.evaluate_ms.push(probe.evaluateMs);
+      rows.metrics_ms.push(probe.evaluateMs - probe.fitMs);
+    }
+    await page.close();
+    const m = Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, v.length ? median(v) : null]));
+    summary.stages = {
+      images: 1000,
+      model: 'assets/demo/encoder.onnx',
+      decode_preprocess_ms: m.decode_preprocess_ms,
+      encode_ms: m.encode_ms,
+      probe_ms: m.probe_ms,
+      probe_iterations: probe.fitIterations,
+      evaluate_probe_iterations: probe.reportIterations,
+      metrics_ms: m.metrics_ms,
+      evaluate_ms: m.evaluate_ms,
+      reps,
+      how: 'medians of 5 in the page session worker; decode and preprocess are one Rust call (preprocess_range), so they are reported together; metrics = median of (evaluate - fit) per rep and includes the 1,000-resample bootstrap intervals and the report; a value near 0 or below is within the noise of the fit',
+    };
+  }
+
+  if (ONLY.has('logreg')) {
+    // Logistic regression: our probe in the browser vs scikit-learn on the same rows.
+    const [n, d, k] = meta.logreg;
+    await bench.evaluate(([a, b, n1, d1, t]) => window.bench.setupLogreg(a, b, n1, d1, t), ['/target/bench/logreg_x.f32', '/target/bench/logreg_y.u8', n, d, meta.train]);
+    const py = spawn('python3', ['-c', `
 import sys, json, time, warnings
 import numpy as np
 from sklearn.linear_model import LogisticRegression
@@ -74,51 +251,226 @@ for line in sys.stdin:
     s = time.perf_counter() - t
     print(json.dumps({'seconds': s, 'iterations': int(m.n_iter_[0]), 'test_accuracy': float(m.score(x[${meta.train}:], y[${meta.train}:]))}), flush=True)
 `, path.join(out, 'logreg_x.f32'), path.join(out, 'logreg_y.u8')], {
-    cwd: root,
-    env: Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('OPENBLAS_'))),
-  });
-  const lines = createInterface({ input: py.stdout })[Symbol.asyncIterator]();
-  const sklearnFit = async (c, tol) => { py.stdin.write(`${c} ${tol}\n`); return JSON.parse((await lines.next()).value); };
-  summary.logreg_fit_vs_sklearn = {};
-  for (const tol of [1e-4, 1e-6]) {
-    const ratios = [];
-    const runs = { ours: [], sklearn: [] };
-    for (let p = 0; p < 5; p++) {
-      const order = p % 2 ? ['sklearn', 'ours'] : ['ours', 'sklearn'];
-      const r = {};
-      for (const side of order) {
-        r[side] = side === 'ours' ? await page.evaluate(([kk, tt]) => window.bench.fitOurs(kk, 1.0, tt, 1000), [k, tol]) : await sklearnFit(1.0, tol);
+      cwd: root,
+      env: Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('OPENBLAS_'))),
+    });
+    const lines = createInterface({ input: py.stdout })[Symbol.asyncIterator]();
+    const sklearnFit = async (c, tol) => { py.stdin.write(`${c} ${tol}\n`); return JSON.parse((await lines.next()).value); };
+    summary.logreg_fit_vs_sklearn = {};
+    for (const tol of [1e-4, 1e-6]) {
+      const ratios = [];
+      const runs = { ours: [], sklearn: [] };
+      for (let p = 0; p < 5; p++) {
+        const order = p % 2 ? ['sklearn', 'ours'] : ['ours', 'sklearn'];
+        const r = {};
+        for (const side of order) {
+          r[side] = side === 'ours' ? await bench.evaluate(([kk, tt]) => window.bench.fitOurs(kk, 1.0, tt, 1000), [k, tol]) : await sklearnFit(1.0, tol);
+        }
+        runs.ours.push(r.ours); runs.sklearn.push(r.sklearn);
+        ratios.push(r.ours.seconds / r.sklearn.seconds);
       }
-      runs.ours.push(r.ours); runs.sklearn.push(r.sklearn);
-      ratios.push(r.ours.seconds / r.sklearn.seconds);
+      summary.logreg_fit_vs_sklearn[`tol_${tol}`] = {
+        ratio_median: median(ratios), ratio_spread: spread(ratios),
+        ours: { seconds: median(runs.ours.map((r) => r.seconds)), iterations: runs.ours[0].iterations, test_accuracy: runs.ours[0].test_accuracy },
+        sklearn: { seconds: median(runs.sklearn.map((r) => r.seconds)), iterations: runs.sklearn[0].iterations, test_accuracy: runs.sklearn[0].test_accuracy },
+        data: `${n} x ${d}, ${k} classes, train ${meta.train}`,
+      };
     }
-    summary.logreg_fit_vs_sklearn[`tol_${tol}`] = {
-      ratio_median: median(ratios), ratio_spread: spread(ratios),
-      ours: { seconds: median(runs.ours.map((r) => r.seconds)), iterations: runs.ours[0].iterations, test_accuracy: runs.ours[0].test_accuracy },
-      sklearn: { seconds: median(runs.sklearn.map((r) => r.seconds)), iterations: runs.sklearn[0].iterations, test_accuracy: runs.sklearn[0].test_accuracy },
-      data: `${n} x ${d}, ${k} classes, train ${meta.train}`,
-    };
+    py.stdin.end();
   }
-  py.stdin.end();
+  await bench.close();
+
+  if (ONLY.has('scale')) {
+    summary.scale = {};
+    for (const workers of [...new Set([DEFAULT_POOL, 1])]) {
+      summary.scale[`workers_${workers}`] = await scaleRun(workers);
+    }
+  }
+
+  if (ONLY.has('isolated')) summary.ort_web_threaded = await isolatedOrt();
 } finally {
+  clearInterval(loadTimer);
   await browser.close();
   await server.close();
 }
+
+/**
+ * 60,000 PNG digits through the page (classroom link with run=1): wall time, images/s, peak
+ * JS heap of the page and of each worker (CDP Runtime.getHeapUsage, polled), wasm memory.
+ */
+async function scaleRun(workers) {
+  const page = await browser.newPage();
+  page.on('pageerror', (e) => console.error('scale page error:', e));
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Performance.enable');
+  // Workers are reached through non-flattened target sessions (Playwright's own session is flattened).
+  const workerSessions = new Map();
+  const waiting = new Map();
+  let nextId = 1;
+  cdp.on('Target.attachedToTarget', (e) => {
+    if (e.targetInfo.type === 'worker') workerSessions.set(e.sessionId, { url: e.targetInfo.url, peakUsed: 0, peakBacking: 0 });
+  });
+  cdp.on('Target.detachedFromTarget', (e) => workerSessions.get(e.sessionId) && (workerSessions.get(e.sessionId).gone = true));
+  cdp.on('Target.receivedMessageFromTarget', (e) => {
+    const m = JSON.parse(e.message);
+    waiting.get(m.id)?.(m);
+    waiting.delete(m.id);
+  });
+  const toWorker = (sessionId, method) => new Promise((resolve) => {
+    const id = nextId++;
+    waiting.set(id, resolve);
+    cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method }) }).catch(() => resolve(null));
+    setTimeout(() => { waiting.delete(id); resolve(null); }, 2000);
+  });
+  await cdp.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false });
+
+  let peakPageHeap = 0;
+  let samples = 0;
+  let polling = true;
+  const poll = (async () => {
+    while (polling) {
+      try {
+        const { metrics } = await cdp.send('Performance.getMetrics');
+        peakPageHeap = Math.max(peakPageHeap, metrics.find((x) => x.name === 'JSHeapUsedSize')?.value ?? 0);
+        await Promise.all([...workerSessions].filter(([, w]) => !w.gone).map(async ([sid, w]) => {
+          const r = await toWorker(sid, 'Runtime.getHeapUsage');
+          if (r?.result) {
+            w.peakUsed = Math.max(w.peakUsed, r.result.usedSize);
+            w.peakBacking = Math.max(w.peakBacking, r.result.backingStorageSize ?? 0);
+          }
+        }));
+        samples += 1;
+      } catch {
+        // the page is navigating or closing
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+
+  const t0 = Date.now();
+  const q = new URLSearchParams({ 'test-hooks': '1', cache: '0', workers: String(workers), model: 'assets/demo/encoder.onnx', data: 'target/bench/digits60k.zip', run: '1' });
+  await page.goto(`${server.url}?${q}`);
+  let progressSeen = 0;
+  const progressTimer = setInterval(async () => {
+    progressSeen = Math.max(progressSeen, await page.evaluate(() => Number(document.getElementById('progress').value) || 0).catch(() => 0));
+  }, 1000);
+  let outcome;
+  try {
+    await page.waitForFunction(() => ['results', 'error'].includes(document.body.className), null, { timeout: 1_200_000, polling: 500 });
+    outcome = await page.evaluate(() => ({
+      state: document.body.className,
+      error: document.getElementById('error').textContent,
+      accuracy: document.querySelector('[data-testid="metric-accuracy"]')?.dataset.value ?? null,
+      stats: JSON.parse(JSON.stringify(window.__downstream.stats)),
+      status: document.getElementById('status').textContent,
+    }));
+  } finally {
+    clearInterval(progressTimer);
+  }
+  const wallS = (Date.now() - t0) / 1000;
+  polling = false;
+  await poll;
+  await page.close();
+  const run = outcome.stats.lastRun ?? {};
+  const wasm = outcome.stats.wasmBytes;
+  const workerHeaps = [...workerSessions.values()].map((w) => ({ url: w.url.replace(/^.*\/www\//, ''), peak_js_heap_used: w.peakUsed, peak_backing_store: w.peakBacking }));
+  return {
+    images: 60000,
+    workers,
+    parallel: run.workers > 1,
+    state: outcome.state,
+    error: outcome.error || undefined,
+    accuracy: outcome.accuracy,
+    wall_s: wallS,
+    embed_s: run.embedMs / 1000,
+    evaluate_s: run.evaluateMs / 1000,
+    images_per_s_embed: run.embedMs ? 60000 / (run.embedMs / 1000) : null,
+    images_per_s_wall: 60000 / wallS,
+    progress_max_seen: progressSeen,
+    peak_page_js_heap: peakPageHeap,
+    workers_js_heap: workerHeaps,
+    wasm_memory_bytes: wasm,
+    wasm_memory_total: Object.values(wasm).reduce((a, b) => a + b, 0),
+    heap_samples: samples,
+  };
+}
+
+/**
+ * onnxruntime-web with threads: the bench page served again with COOP/COEP through a
+ * header-adding proxy, so SharedArrayBuffer is available. The real page does not send these
+ * headers, so this is ORT's best setting on this machine, not one the page allows.
+ */
+async function isolatedOrt() {
+  const proxy = createServer((req, res) => {
+    const up = httpRequest(new URL(req.url, server.url), { method: req.method, headers: req.headers }, (r) => {
+      res.writeHead(r.statusCode, { ...r.headers, 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' });
+      r.pipe(res);
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${proxy.address().port}/`;
+  const result = {};
+  try {
+    for (const threads of [1, CORES]) {
+      const page = await benchPage(base, `?ort-threads=${threads}`);
+      const setup = await page.evaluate(([m, x]) => window.bench.setupEmbed(m, x, 784), ['/target/bench/cnn.onnx', '/target/bench/digits.f32']);
+      await page.evaluate(() => window.bench.embedRate('ort', 32, 300));
+      const rates = [];
+      for (let p = 0; p < Math.max(3, PAIRS >> 1); p++) rates.push(await page.evaluate(([ms]) => window.bench.embedRate('ort', 32, ms), [SLICE_MS]));
+      result[`cnn4_threads_${threads}`] = { img_s: median(rates), spread: spread(rates), cross_origin_isolated: setup.cross_origin_isolated, ort_threads: setup.ort_threads };
+      await page.close();
+    }
+  } finally {
+    await new Promise((r) => proxy.close(r));
+  }
+  return result;
+}
+
 const wasm = readFileSync(path.join(root, 'pkg/downstream_bg.wasm'));
 summary.wasm_gzip_bytes = gzipSync(wasm, { level: 9 }).length;
 summary.wasm_bytes = wasm.length;
-writeFileSync(path.join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+loadSamples.push(loadavg()[0]);
+summary.machine.parallel_capacity_after = await parallelCapacity(DEFAULT_POOL);
+summary.machine.load_1min = { min: Math.min(...loadSamples), median: median(loadSamples), max: Math.max(...loadSamples), samples: loadSamples.length };
+// A partial run (BENCH_ONLY) updates its sections of an earlier summary and keeps the others.
+const summaryFile = path.join(out, 'summary.json');
+const earlier = process.env.BENCH_ONLY && existsSync(summaryFile) ? JSON.parse(readFileSync(summaryFile, 'utf8')) : {};
+const sections = { ...(earlier.sections ?? {}), ...Object.fromEntries([...ONLY].map((k) => [k, { when: summary.when, load_1min: summary.machine.load_1min }])) };
+writeFileSync(summaryFile, `${JSON.stringify({ ...earlier, ...summary, sections }, null, 2)}\n`);
 
 const f = (x) => (typeof x === 'number' ? x.toFixed(3) : String(x));
-console.log('\nmetric                                  median ratio   spread           ours / peer');
-for (const [name, e] of Object.entries(summary.embed_vs_ort_web)) {
+const mb = (x) => (typeof x === 'number' ? `${(x / 1048576).toFixed(1)} MB` : '-');
+const row = (name, ratio, sp, rest) => console.log(name.padEnd(48), f(ratio).padEnd(14), (sp ? `${f(sp[0])}-${f(sp[1])}` : '-').padEnd(16), rest);
+console.log('\nmetric                                           median ratio   spread           ours / peer');
+for (const [name, e] of Object.entries(summary.embed_vs_ort_web ?? {})) {
   for (const b of ['batch_1', 'batch_32']) {
     const r = e[b];
-    console.log(`embed_vs_ort_web ${name} ${b}`.padEnd(40), f(r.ratio_median).padEnd(14), `${f(r.ratio_spread[0])}-${f(r.ratio_spread[1])}`.padEnd(16), `${r.ours_img_s.toFixed(0)} / ${r.ort_web_img_s.toFixed(0)} img/s`);
+    row(`embed_vs_ort_web ${name} ${b}`, r.ratio_median, r.ratio_spread, `${r.ours_img_s.toFixed(0)} / ${r.ort_web_img_s.toFixed(0)} img/s (1 thread each)`);
+  }
+  const b = e.best_single_thread;
+  row(`embed_vs_ort_web ${name} best vs best`, b.ratio_median, b.ratio_spread, `our batch ${b.ours_batch} vs ORT batch ${b.ort_batch}, ORT threads ${e.ort_threads}`);
+}
+for (const [name, e] of Object.entries(summary.page_embed_vs_ort_web ?? {})) {
+  for (const [k, r] of Object.entries(e).filter(([key]) => key.startsWith('workers_'))) {
+    row(`page_embed_vs_ort_default ${name} ${k}${r.parallel ? '' : ' (1 worker)'}`, r.ratio_median, r.ratio_spread, `${r.ours_img_s.toFixed(0)} / ${r.ort_web_img_s.toFixed(0)} img/s`);
   }
 }
-for (const [name, r] of Object.entries(summary.logreg_fit_vs_sklearn)) {
-  console.log(`logreg_fit_vs_sklearn ${name}`.padEnd(40), f(r.ratio_median).padEnd(14), `${f(r.ratio_spread[0])}-${f(r.ratio_spread[1])}`.padEnd(16), `${f(r.ours.seconds)} s (${r.ours.iterations} it, acc ${f(r.ours.test_accuracy)}) / ${f(r.sklearn.seconds)} s (${r.sklearn.iterations} it, acc ${f(r.sklearn.test_accuracy)})`);
+if (summary.stages) {
+  const s = summary.stages;
+  console.log(`stages (1,000 digits, ms)`.padEnd(48), `decode+preprocess ${f(s.decode_preprocess_ms)}, encode ${f(s.encode_ms)}, probe ${f(s.probe_ms)} (${s.probe_iterations} it), metrics ${f(s.metrics_ms)}`);
 }
-console.log(`wasm_gzip_bytes`.padEnd(40), String(summary.wasm_gzip_bytes));
+for (const [name, r] of Object.entries(summary.logreg_fit_vs_sklearn ?? {})) {
+  row(`logreg_fit_vs_sklearn ${name}`, r.ratio_median, r.ratio_spread, `${f(r.ours.seconds)} s (${r.ours.iterations} it, acc ${f(r.ours.test_accuracy)}) / ${f(r.sklearn.seconds)} s (${r.sklearn.iterations} it, acc ${f(r.sklearn.test_accuracy)})`);
+}
+for (const [name, r] of Object.entries(summary.scale ?? {})) {
+  console.log(`scale 60k ${name}`.padEnd(48), `${r.state}, ${f(r.wall_s)} s wall, ${r.images_per_s_embed?.toFixed(0)} img/s embedding, peak page heap ${mb(r.peak_page_js_heap)}, workers heap ${r.workers_js_heap.map((w) => mb(w.peak_js_heap_used)).join(' + ')}, wasm ${mb(r.wasm_memory_total)}`);
+}
+for (const [name, r] of Object.entries(summary.ort_web_threaded ?? {})) {
+  console.log(`ort_web COOP/COEP ${name}`.padEnd(48), `${r.img_s.toFixed(0)} img/s (isolated ${r.cross_origin_isolated})`);
+}
+console.log(`wasm_gzip_bytes`.padEnd(48), String(summary.wasm_gzip_bytes));
+console.log(`machine: ${CORES} cores, 1-min load average ${f(summary.machine.load_1min.min)}-${f(summary.machine.load_1min.max)} (median ${f(summary.machine.load_1min.median)}); ` +
+  `${DEFAULT_POOL} native threads did ${f(summary.machine.parallel_capacity_before.throughput_ratio_median)}× (before) and ${f(summary.machine.parallel_capacity_after.throughput_ratio_median)}× (after) the work of 1`);
 console.log(`\nwritten to ${path.relative(root, path.join(out, 'summary.json'))}`);

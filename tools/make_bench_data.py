@@ -7,6 +7,10 @@
 - logreg_x.f32 / logreg_y.u8: 10,000 x 384 float32 features in 10 Gaussian classes (a
   stand-in for MiniLM embeddings of the same shape), labels as bytes. Rows 0..8000 train,
   8000..10000 test.
+- digits60k.zip: 60,000 28x28 PNG digits in class folders for the scale run: each of the
+  1,000 demo digits shifted by dx in -3..2 and dy in -2..2 pixels (zero fill), and each of
+  those mirrored left-right or not (6 x 5 x 2 = 60 variants). Written by `--scale`
+  (or when missing); never committed.
 """
 import io
 import json
@@ -19,7 +23,8 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
-OUT = Path(sys.argv[1] if len(sys.argv) > 1 else "target/bench")
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+OUT = Path(ARGS[0] if ARGS else "target/bench")
 
 
 def cnn(rng):
@@ -48,8 +53,42 @@ def cnn(rng):
     return m
 
 
+def shifted(img, dx, dy):
+    out = np.zeros_like(img)
+    h, w = img.shape
+    ys, yd = (slice(0, h - dy), slice(dy, h)) if dy >= 0 else (slice(-dy, h), slice(0, h + dy))
+    xs, xd = (slice(0, w - dx), slice(dx, w)) if dx >= 0 else (slice(-dx, w), slice(0, w + dx))
+    out[yd, xd] = img[ys, xs]
+    return out
+
+
+def scale_zip(path):
+    src = zipfile.ZipFile("assets/demo/digits.zip")
+    names = sorted(n for n in src.namelist() if n.endswith(".png"))
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as z:
+        for name in names:
+            cls, stem = name.split("/")[0], name.split("/")[-1][:-4]
+            img = np.asarray(Image.open(io.BytesIO(src.read(name))).convert("L"))
+            v = 0
+            for flip in (False, True):
+                base = img[:, ::-1] if flip else img
+                for dx in range(-3, 3):
+                    for dy in range(-2, 3):
+                        buf = io.BytesIO()
+                        Image.fromarray(np.ascontiguousarray(shifted(base, dx, dy))).save(buf, "PNG", optimize=False)
+                        info = zipfile.ZipInfo(f"{cls}/{stem}_{v:02d}.png", (2020, 1, 1, 0, 0, 0))
+                        z.writestr(info, buf.getvalue())
+                        v += 1
+    tmp.replace(path)
+    print(f"{path}: {len(names) * 60} images, {path.stat().st_size} bytes")
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
+    if "--scale" in sys.argv:
+        scale_zip(OUT / "digits60k.zip")
+        return
     rng = np.random.default_rng(6)
     (OUT / "cnn.onnx").write_bytes(cnn(rng).SerializeToString())
     z = zipfile.ZipFile("assets/demo/digits.zip")

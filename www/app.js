@@ -1,6 +1,7 @@
 // Page entry: wires the controls to the worker and renders what comes back.
 
-import { WorkerClient } from './client.js';
+import { WorkerError } from './client.js';
+import { Engine, poolSize } from './engine.js';
 import { classOrder, confusionMatrixSvg, normalizeMatrix, perClassBarsSvg } from './charts.js';
 import { htmlReport } from './htmlreport.js';
 import { downloadBlob, matrixCsv, reportFragment, reportFromHash, svgText, svgToPngBlob } from './share.js';
@@ -59,12 +60,17 @@ const ui = {
   cmNormalize: $('cm-normalize'),
   cmSort: $('cm-sort'),
   gallery: $('sample-gallery'),
+  cacheNote: $('cache-note'),
+  clearCache: $('clear-cache'),
 };
+
+const params = new URLSearchParams(location.search);
+const TEST_HOOKS = params.get('test-hooks') === '1';
 
 const state = {
   ready: false,
   busy: 0,
-  /** id of the request the Cancel button stops, or null. */
+  /** Function that stops the running job (the Cancel button), or null. */
   cancellable: null,
   hasError: false,
   model: null,
@@ -118,8 +124,35 @@ function markStale() {
   if (state.report) ui.resultsNote.hidden = false;
 }
 
-const client = new WorkerClient(new URL('./worker.js', import.meta.url));
-client.ready.then(
+const engine = new Engine({
+  workers: poolSize(),
+  testHooks: TEST_HOOKS,
+  cache: params.get('cache') !== '0',
+  onCrash: (message) => {
+    state.busy += 1;
+    state.cancellable = null;
+    state.crashMessage = message;
+    setStatus('Restarting the engine and reloading your model and data…');
+    showError(`The WebAssembly engine stopped unexpectedly (${message}). Downstream is starting a fresh one and reloading the files you had loaded…`);
+  },
+  onRecovered: ({ error }) => {
+    state.busy -= 1;
+    if (error) {
+      setStatus('Not available.');
+      showError(`The WebAssembly engine stopped and could not be restarted: ${error.message}. Reload the page.`);
+      return;
+    }
+    const reloaded = [state.model && 'model', state.data && 'data'].filter(Boolean).join(' and ');
+    showError(
+      `The WebAssembly engine stopped unexpectedly (${state.crashMessage}). A fresh one was started` +
+        (reloaded ? ` and your ${reloaded} ${state.model && state.data ? 'were' : 'was'} reloaded, so nothing is lost; press Run to try again.` : '.'),
+    );
+    setStatus(reloaded ? `Engine restarted; ${reloaded} reloaded.` : 'Engine restarted.');
+    refresh();
+  },
+});
+if (TEST_HOOKS) window.__downstream = { engine, stats: engine.stats };
+engine.ready.then(
   () => {
     state.ready = true;
     setStatus('Ready. Run the demo, or choose a model and a zip of labelled images.');
@@ -134,13 +167,17 @@ refresh();
   },
 );
 
-/** Runs one worker request with busy/progress bookkeeping. Returns the result or null. */
-async function perform({ type, payload = {}, transfer = [], cancellable = false, onProgress, describeError }) {
+/**
+ * Runs one engine job with busy/progress bookkeeping. `start` returns a promise or
+ * {promise, cancel}; returns the result or null after showing why it failed.
+ */
+async function perform({ start, describeError }) {
   state.busy += 1;
   renderMetricHelp(ui.metricHelp);
 refresh();
-  const { id, promise } = client.request(type, payload, { transfer, onProgress });
-  if (cancellable) state.cancellable = id;
+  const job = start();
+  const { promise, cancel = null } = job instanceof Promise ? { promise: job } : job;
+  if (cancel) state.cancellable = cancel;
   renderMetricHelp(ui.metricHelp);
 refresh();
   try {
@@ -150,13 +187,15 @@ refresh();
   } catch (err) {
     if (err.cancelled) {
       setStatus('Cancelled.');
+    } else if (err.crashed) {
+      // onCrash has shown what happened and is reloading the files.
     } else {
       setStatus('Failed.');
       showError(describeError(err.message));
     }
     return null;
   } finally {
-    if (state.cancellable === id) state.cancellable = null;
+    if (state.cancellable === cancel) state.cancellable = null;
     state.busy -= 1;
     setProgress(ui.progress, ui.progressText);
     renderMetricHelp(ui.metricHelp);
@@ -317,10 +356,9 @@ async function openGallery(cell) {
   const slots = renderGallery(ui.gallery, { title, samples, note });
   ui.gallery.scrollIntoView({ block: 'nearest' });
   if (!haveData || samples.length === 0) return;
-  const { promise } = client.request('items', { indices: samples.map((s) => s.index), sha256: report.data.sha256 });
   let result;
   try {
-    result = await promise;
+    result = { items: await engine.items(samples.map((s) => s.index), report.data.sha256) };
   } catch (err) {
     if (token === state.galleryToken) {
       ui.gallery.querySelector('.gallery-grid')?.before(Object.assign(document.createElement('p'), { className: 'hint', textContent: `Thumbnails unavailable: ${err.message}` }));
@@ -346,8 +384,14 @@ async function openGallery(cell) {
 }
 
 /** Shows a report; source describes where it came from when it is not this page's run. */
-function showReport(report, reportJson, { seconds, source } = {}) {
+function showReport(report, reportJson, { seconds, source, run } = {}) {
   state.report = report;
+  const note = {
+    cache: 'Embeddings from cache: this model on these images was embedded before in this browser, so nothing was re-embedded.',
+    reused: 'Embeddings reused from the previous run on this model and data.',
+  }[run?.embeddings];
+  ui.cacheNote.hidden = !note;
+  ui.cacheNote.textContent = note ?? '';
   state.reportJson = reportJson;
   closeGallery();
   renderMetrics(ui.metrics, report.metrics);
@@ -370,21 +414,82 @@ function showReport(report, reportJson, { seconds, source } = {}) {
   );
 }
 
+function messageOf(err) {
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function fetchBytes(what, url, signal) {
+  let response;
+  try {
+    response = await fetch(url, { signal });
+  } catch (err) {
+    if (signal.aborted) throw new WorkerError('Cancelled.', { cancelled: true });
+    throw new Error(
+      `could not fetch the ${what} from ${url}: the request failed or was blocked (${messageOf(err)}). ` +
+        'This page may only fetch files from its own site; check the address.',
+    );
+  }
+  if (!response.ok) {
+    throw new Error(`could not fetch the ${what} from ${url}: HTTP ${response.status} ${response.statusText}`.trim());
+  }
+  try {
+    return await response.arrayBuffer();
+  } catch (err) {
+    // Cancel can land while the body is still arriving.
+    if (signal.aborted) throw new WorkerError('Cancelled.', { cancelled: true });
+    throw new Error(`could not read the ${what} from ${url}: ${messageOf(err)}`);
+  }
+}
+
+function baseName(url) {
+  return decodeURIComponent(new URL(url).pathname.split('/').pop()) || url;
+}
+
+/** Fetches a model and a data set (same site), loads them, and evaluates when config is given. */
+function runUrls(modelUrl, dataUrl, config) {
+  const controller = new AbortController();
+  let inner = null;
+  const check = () => {
+    if (controller.signal.aborted) throw new WorkerError('Cancelled.', { cancelled: true });
+  };
+  const promise = (async () => {
+    onProgress({ phase: 'fetching', what: 'model', url: modelUrl });
+    const modelBytes = await fetchBytes('model', modelUrl, controller.signal);
+    check();
+    onProgress({ phase: 'fetching', what: 'data', url: dataUrl });
+    const dataBytes = await fetchBytes('data', dataUrl, controller.signal);
+    check();
+    onProgress({ phase: 'loading-model' });
+    const model = await engine.loadModel(modelBytes, baseName(modelUrl));
+    onProgress({ phase: 'model-loaded', model });
+    check();
+    onProgress({ phase: 'loading-data' });
+    const data = await engine.loadData(dataBytes, baseName(dataUrl));
+    onProgress({ phase: 'data-loaded', data });
+    check();
+    if (!config) return { model, data };
+    inner = engine.evaluate(config, { onProgress });
+    return { model, data, ...(await inner.promise) };
+  })();
+  const cancel = () => {
+    controller.abort();
+    inner?.cancel();
+  };
+  return { promise, cancel };
+}
+
 async function runDemo() {
   const config = readConfig();
   if (!config) return;
   const started = performance.now();
   const result = await perform({
-    type: 'runUrls',
-    payload: { modelUrl: DEMO_MODEL_URL, dataUrl: DEMO_DATA_URL, config, evaluate: true },
-    cancellable: true,
-    onProgress,
+    start: () => runUrls(DEMO_MODEL_URL, DEMO_DATA_URL, config),
     describeError: (m) => `Demo failed: ${m}`,
   });
   if (!result) return;
   ui.modelInput.value = '';
   ui.dataInput.value = '';
-  showReport(result.report, result.reportJson, { seconds: (performance.now() - started) / 1000 });
+  showReport(result.report, result.reportJson, { seconds: (performance.now() - started) / 1000, run: result.run });
   renderMetricHelp(ui.metricHelp);
 refresh();
 }
@@ -395,14 +500,11 @@ async function runEvaluate() {
   const started = performance.now();
   setStatus('Starting…');
   const result = await perform({
-    type: 'evaluate',
-    payload: { config },
-    cancellable: true,
-    onProgress,
+    start: () => engine.evaluate(config, { onProgress }),
     describeError: (m) => `Evaluation failed: ${m}`,
   });
   if (!result) return;
-  showReport(result.report, result.reportJson, { seconds: (performance.now() - started) / 1000 });
+  showReport(result.report, result.reportJson, { seconds: (performance.now() - started) / 1000, run: result.run });
   renderMetricHelp(ui.metricHelp);
 refresh();
 }
@@ -426,9 +528,7 @@ refresh();
   state.busy -= 1;
   setStatus(kind === 'model' ? `Loading model ${file.name}…` : `Reading images from ${file.name}…`);
   const result = await perform({
-    type: kind === 'model' ? 'loadModel' : 'loadData',
-    payload: { bytes, name: file.name },
-    transfer: [bytes],
+    start: async () => (kind === 'model' ? { model: await engine.loadModel(bytes, file.name) } : { data: await engine.loadData(bytes, file.name) }),
     describeError: (m) => (m.includes(file.name) ? `Could not load ${what}: ${m}` : `Could not load ${what} “${file.name}”: ${m}`),
   });
   if (!result) {
@@ -518,8 +618,7 @@ async function makeShareLink() {
 /** Validates report text in the worker and shows it; a bad report keeps what is shown. */
 async function openReportText(text, source, errorPrefix) {
   const result = await perform({
-    type: 'parseReport',
-    payload: { text },
+    start: async () => ({ report: await engine.parseReport(text) }),
     describeError: (m) => `${errorPrefix}: ${m}`,
   });
   if (!result) return false;
@@ -588,15 +687,12 @@ async function openClassroomLink() {
   if (!config) return;
   const started = performance.now();
   const result = await perform({
-    type: 'runUrls',
-    payload: { modelUrl: modelUrl.href, dataUrl: dataUrl.href, config, evaluate: run },
-    cancellable: true,
-    onProgress,
+    start: () => runUrls(modelUrl.href, dataUrl.href, run ? config : null),
     describeError: (m) => `Classroom link failed: ${m}`,
   });
   if (!result) return;
   if (result.report) {
-    showReport(result.report, result.reportJson, { seconds: (performance.now() - started) / 1000 });
+    showReport(result.report, result.reportJson, { seconds: (performance.now() - started) / 1000, run: result.run });
   } else {
     setStatus(`Loaded ${result.model.name} and ${result.data.name}. Press Run to evaluate.`);
   }
@@ -627,15 +723,25 @@ function setInputFile(input, file, kind) {
   loadFile(input, kind);
 }
 
-async function cancel() {
+function cancel() {
   if (state.cancellable === null) return;
   setStatus('Cancelling…');
-  await client.cancel(state.cancellable);
+  state.cancellable();
+}
+
+async function clearEmbeddingCache() {
+  try {
+    const count = await engine.clearCache();
+    setStatus(count === 1 ? 'Cleared 1 cached set of embeddings.' : `Cleared ${count} cached sets of embeddings.`);
+  } catch (err) {
+    showError(`Could not clear the embedding cache: ${err.message}`);
+  }
 }
 
 ui.runDemo.addEventListener('click', runDemo);
 ui.run.addEventListener('click', runEvaluate);
 ui.cancel.addEventListener('click', cancel);
+ui.clearCache.addEventListener('click', clearEmbeddingCache);
 ui.download.addEventListener('click', downloadReport);
 ui.downloadHtml.addEventListener('click', downloadHtml);
 ui.shareLink.addEventListener('click', makeShareLink);

@@ -1,26 +1,43 @@
 // Main-thread side of the worker protocol: one Promise per request.
 //
-// Requests:  { id, type: 'loadModel' | 'loadData' | 'runUrls' | 'evaluate' | 'parseReport' | 'items' | 'cancel', ... }
-//   runUrls {modelUrl, dataUrl, config, evaluate}: fetch (progress phase 'fetching' {what, url}), load, run.
-//   parseReport {text} -> {report}: validated by the core's parse_report.
-//   items {indices, sha256} -> {items: [{index, path, bytes}]}: thumbnails of the loaded data set.
-// Replies:   { id, type: 'result' | 'error' | 'progress', ... }
-// Lifecycle: { type: 'ready' } once wasm is initialised, or { type: 'init-error', message }.
+// Requests:  { id, type, ... } with type
+//   loadModel {bytes, name} -> {model};  loadData {bytes, name} -> {data}
+//   evaluate {config} -> {report, reportJson, evaluateMs, memoryBytes} (embeds first unless embeddings are set;
+//     progress phases 'embedding' {done, total} and 'evaluating')
+//   embedRange {start, end} -> {start, end, embeddings: Float32Array, memoryBytes} (progress 'embedding' {done})
+//   embedAll -> {embeddings: Float32Array, memoryBytes}: embeds everything in this worker (embed_step)
+//   setEmbeddings {embeddings: Float32Array} -> {memoryBytes}: embeddings of the loaded data, evaluate follows
+//   parseReport {text} -> {report}: validated by the core's parse_report
+//   items {indices, sha256} -> {items: [{index, path, bytes}]}: thumbnails of the loaded data set
+//   stageTimes -> {images, preprocessMs, embedMs, encodeMs} (benchmark; needs preprocess_range)
+//   probeTimes {config} -> {evaluateMs, fitMs, fitIterations, reportIterations, nTrain} (benchmark)
+//   memory -> {memoryBytes};  cancel {target};  __crash (only with ?test-hooks=1 on the worker URL)
+// Replies:   { id, type: 'result' | 'error' | 'progress', ... }; errors carry cancelled or crashed.
+// Lifecycle: { type: 'ready', capabilities } once wasm is initialised, { type: 'init-error', message },
+//   { type: 'crashed', message } when the wasm instance trapped (the worker is then useless).
 
 export class WorkerError extends Error {
-  constructor(message, { cancelled = false } = {}) {
+  constructor(message, { cancelled = false, crashed = false } = {}) {
     super(message);
     this.name = 'WorkerError';
     this.cancelled = cancelled;
+    this.crashed = crashed;
   }
 }
 
 export class WorkerClient {
-  /** @param {URL|string} url module worker script */
-  constructor(url) {
+  /**
+   * @param {URL|string} url module worker script
+   * @param {{onCrash?: (message: string) => void}} options onCrash runs once if the worker dies after start-up
+   */
+  constructor(url, { onCrash } = {}) {
     this.worker = new Worker(url, { type: 'module' });
     this.nextId = 1;
     this.pending = new Map();
+    this.onCrash = onCrash;
+    this.started = false;
+    this.dead = null;
+    this.capabilities = {};
     this.ready = new Promise((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -28,24 +45,46 @@ export class WorkerClient {
     this.worker.addEventListener('message', (event) => this.onMessage(event.data));
     this.worker.addEventListener('error', (event) => {
       event.preventDefault();
-      this.fail(event.message || 'the worker script could not be loaded');
+      if (this.started) this.crash(event.message || 'the worker stopped');
+      else this.fail(event.message || 'the worker script could not be loaded');
     });
     this.worker.addEventListener('messageerror', () => this.fail('a worker message could not be decoded'));
   }
 
-  fail(message) {
+  fail(message, { crashed = false } = {}) {
     this.rejectReady(new WorkerError(message));
-    for (const { reject } of this.pending.values()) reject(new WorkerError(message));
+    for (const { reject } of this.pending.values()) reject(new WorkerError(message, { crashed }));
     this.pending.clear();
+  }
+
+  /** The instance is gone: every pending request fails as crashed, and onCrash runs once. */
+  crash(message) {
+    if (this.dead !== null) return;
+    this.dead = message;
+    this.fail(message, { crashed: true });
+    this.worker.terminate();
+    this.onCrash?.(message);
+  }
+
+  terminate() {
+    this.dead ??= 'terminated';
+    this.fail('the worker was stopped', { crashed: true });
+    this.worker.terminate();
   }
 
   onMessage(msg) {
     if (msg.type === 'ready') {
-      this.resolveReady();
+      this.started = true;
+      this.capabilities = msg.capabilities ?? {};
+      this.resolveReady(this.capabilities);
       return;
     }
     if (msg.type === 'init-error') {
       this.fail(msg.message);
+      return;
+    }
+    if (msg.type === 'crashed') {
+      this.crash(msg.message);
       return;
     }
     const entry = this.pending.get(msg.id);
@@ -57,7 +96,7 @@ export class WorkerClient {
       entry.resolve(msg);
     } else if (msg.type === 'error') {
       this.pending.delete(msg.id);
-      entry.reject(new WorkerError(msg.message, { cancelled: Boolean(msg.cancelled) }));
+      entry.reject(new WorkerError(msg.message, { cancelled: Boolean(msg.cancelled), crashed: Boolean(msg.crashed) }));
     }
   }
 
@@ -67,6 +106,9 @@ export class WorkerClient {
    */
   request(type, payload = {}, { transfer = [], onProgress } = {}) {
     const id = this.nextId++;
+    if (this.dead !== null) {
+      return { id, promise: Promise.reject(new WorkerError(this.dead, { crashed: true })) };
+    }
     const promise = new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, onProgress });
     });
@@ -76,6 +118,6 @@ export class WorkerClient {
 
   /** Asks the worker to stop request `target` at its next step. */
   cancel(target) {
-    return this.request('cancel', { target }).promise;
+    return this.request('cancel', { target }).promise.catch(() => {});
   }
 }

@@ -1,13 +1,25 @@
-// Module worker: the only owner of the wasm Session. Protocol in client.js.
+// Module worker: owns one wasm Session. The page runs one as the session worker (load,
+// evaluate, items, reports) and, for parallel embedding, a few more as embedding helpers
+// that load the same model and data and embed item ranges. Protocol in client.js.
 
-const EMBED_BATCH = 64;
+/** Items per embed_step / embed_range call; ranges start at multiples of it, so every
+ * worker feeds the encoder the same batches and the embeddings are bit-identical. */
+const EMBED_STEP = 64;
+
+const TEST_HOOKS = new URL(self.location.href).searchParams.get('test-hooks') === '1';
 
 let session = null;
 let wasmModule = null;
+let wasmExports = null;
 /** SHA-256 of the loaded data set, so item requests can check they ask about the same data. */
 let dataSha = null;
+/** Items and embedding width of the loaded data and model, for range checks. */
+let dataN = 0;
+let embeddingDim = 0;
 /** True when the session's embeddings match the currently loaded model and data. */
 let embedded = false;
+/** Set once the wasm instance has trapped; it is not used again (the page starts a new worker). */
+let crashed = null;
 const cancelled = new Set();
 /** Requests run one at a time, in arrival order; 'cancel' bypasses the queue. */
 let queue = Promise.resolve();
@@ -16,13 +28,22 @@ class Cancelled extends Error {}
 
 const initPromise = (async () => {
   const wasm = await import('../pkg/downstream.js');
-  await wasm.default();
+  wasmExports = await wasm.default();
   wasmModule = wasm;
   session = new wasm.Session();
 })();
 
+function capabilities() {
+  const proto = wasmModule.Session.prototype;
+  return {
+    embedRange: typeof proto.embed_range === 'function',
+    setEmbeddings: typeof proto.set_embeddings === 'function',
+    stageRanges: typeof proto.preprocess_range === 'function',
+  };
+}
+
 initPromise.then(
-  () => postMessage({ type: 'ready' }),
+  () => postMessage({ type: 'ready', capabilities: capabilities(), testHooks: TEST_HOOKS }),
   (err) => postMessage({ type: 'init-error', message: messageOf(err) }),
 );
 
@@ -56,11 +77,25 @@ function checkCancelled(id) {
   if (cancelled.has(id)) throw new Cancelled('cancelled');
 }
 
-const yieldToEventLoop = () => new Promise((resolve) => setTimeout(resolve));
+/** Lets queued messages (a cancel) in between steps. A MessageChannel task, not setTimeout,
+ * which browsers clamp to 4 ms once timers nest. */
+const tick = new MessageChannel();
+const tickWaiters = [];
+tick.port1.onmessage = () => tickWaiters.shift()?.();
+const yieldToEventLoop = () =>
+  new Promise((resolve) => {
+    tickWaiters.push(resolve);
+    tick.port2.postMessage(0);
+  });
+
+function memoryBytes() {
+  return wasmExports?.memory?.buffer?.byteLength ?? 0;
+}
 
 function loadModel(bytes, name) {
   const model = plain(session.load_model(new Uint8Array(bytes), name));
   embedded = false;
+  embeddingDim = model.embedding_dim;
   return model;
 }
 
@@ -68,6 +103,7 @@ function loadData(bytes, name) {
   const data = plain(session.load_data_zip(new Uint8Array(bytes), name));
   embedded = false;
   dataSha = data.sha256 ?? null;
+  dataN = data.n;
   return data;
 }
 
@@ -79,10 +115,81 @@ async function embedAll(id) {
   while (done < total) {
     await yieldToEventLoop();
     checkCancelled(id);
-    done = session.embed_step(EMBED_BATCH);
+    done = session.embed_step(EMBED_STEP);
     progress(id, { phase: 'embedding', done, total });
   }
   embedded = true;
+}
+
+/** Embeds items [start, end) in EMBED_STEP pieces aligned to the data set's start. */
+async function embedRange(id, start, end) {
+  if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start <= end && end <= dataN)) {
+    throw new Error(`item range ${start}..${end} is outside the data set's ${dataN} items`);
+  }
+  if (start % EMBED_STEP !== 0) throw new Error(`item range start ${start} is not a multiple of ${EMBED_STEP}`);
+  const out = new Float32Array((end - start) * embeddingDim);
+  let busyMs = 0;
+  for (let s = start; s < end; s += EMBED_STEP) {
+    checkCancelled(id);
+    const e = Math.min(s + EMBED_STEP, end);
+    const t = performance.now();
+    out.set(session.embed_range(s, e), (s - start) * embeddingDim);
+    busyMs += performance.now() - t;
+    if (e < end) {
+      progress(id, { phase: 'embedding', done: e - start });
+      await yieldToEventLoop();
+    }
+  }
+  return { start, end, embeddings: out, busyMs, memoryBytes: memoryBytes(), [TRANSFER]: [out.buffer] };
+}
+
+/** Benchmark: milliseconds of decode+preprocess (preprocess_range) and of the whole embedding
+ * (embed_range) over every item in EMBED_STEP pieces; encode is their difference. */
+function stageTimes() {
+  let preprocessMs = 0;
+  let embedMs = 0;
+  for (let s = 0; s < dataN; s += EMBED_STEP) {
+    const e = Math.min(s + EMBED_STEP, dataN);
+    let t = performance.now();
+    session.preprocess_range(s, e);
+    preprocessMs += performance.now() - t;
+    t = performance.now();
+    session.embed_range(s, e);
+    embedMs += performance.now() - t;
+  }
+  return { images: dataN, preprocessMs, embedMs, encodeMs: embedMs - preprocessMs };
+}
+
+/** Benchmark: milliseconds of evaluate (split, probe, metrics, intervals, report) and of the
+ * probe fit alone (fit_logreg on the same train rows and settings), on embedded data. */
+function probeTimes(config) {
+  if (!embedded) throw new Error('embed the data set before timing the probe');
+  let t = performance.now();
+  session.evaluate(config);
+  const evaluateMs = performance.now() - t;
+  const report = JSON.parse(session.report_json());
+  const test = new Set(report.predictions.test_index);
+  const classes = report.data.classes;
+  const emb = session.embeddings();
+  const train = [];
+  for (let i = 0; i < dataN; i++) if (!test.has(i)) train.push(i);
+  const x = new Float32Array(train.length * embeddingDim);
+  const y = new Uint32Array(train.length);
+  train.forEach((i, r) => {
+    x.set(emb.subarray(i * embeddingDim, (i + 1) * embeddingDim), r * embeddingDim);
+    const parts = session.item_path(i).split('/');
+    y[r] = classes.indexOf(parts[parts.length - 2]);
+  });
+  t = performance.now();
+  const fit = wasmModule.fit_logreg(x, embeddingDim, y, classes.length, report.probe.c, report.probe.tol, report.probe.max_iter);
+  const fitMs = performance.now() - t;
+  return { evaluateMs, fitMs, fitIterations: fit.iterations, reportIterations: report.probe.iterations, nTrain: train.length };
+}
+
+function setEmbeddings(embeddings) {
+  session.set_embeddings(embeddings);
+  embedded = true;
+  return { memoryBytes: memoryBytes() };
 }
 
 async function evaluate(id, config) {
@@ -90,47 +197,10 @@ async function evaluate(id, config) {
   checkCancelled(id);
   progress(id, { phase: 'evaluating' });
   await yieldToEventLoop();
+  const t0 = performance.now();
   const report = plain(session.evaluate(config));
-  return { report, reportJson: session.report_json() };
-}
-
-async function fetchBytes(id, what, url) {
-  progress(id, { phase: 'fetching', what, url });
-  let response;
-  try {
-    response = await fetch(url);
-  } catch (err) {
-    throw new Error(
-      `could not fetch the ${what} from ${url}: the request failed or was blocked (${messageOf(err)}). ` +
-        'This page may only fetch files from its own site; check the address.',
-    );
-  }
-  if (!response.ok) {
-    throw new Error(`could not fetch the ${what} from ${url}: HTTP ${response.status} ${response.statusText}`.trim());
-  }
-  return response.arrayBuffer();
-}
-
-function baseName(url) {
-  return decodeURIComponent(new URL(url).pathname.split('/').pop()) || url;
-}
-
-/** Fetches a model and a data set, loads them, and evaluates unless `evaluate` is false. */
-async function runUrls(id, { modelUrl, dataUrl, config, evaluate: run = true }) {
-  const modelBytes = await fetchBytes(id, 'model', modelUrl);
-  checkCancelled(id);
-  const dataBytes = await fetchBytes(id, 'data', dataUrl);
-  checkCancelled(id);
-  progress(id, { phase: 'loading-model' });
-  const model = loadModel(modelBytes, baseName(modelUrl));
-  progress(id, { phase: 'model-loaded', model });
-  await yieldToEventLoop();
-  checkCancelled(id);
-  progress(id, { phase: 'loading-data' });
-  const data = loadData(dataBytes, baseName(dataUrl));
-  progress(id, { phase: 'data-loaded', data });
-  if (!run) return { model, data };
-  return { model, data, ...(await evaluate(id, config)) };
+  const evaluateMs = performance.now() - t0;
+  return { report, reportJson: session.report_json(), evaluateMs, memoryBytes: memoryBytes() };
 }
 
 /** Key of the buffers a handler's result transfers instead of copying. */
@@ -146,26 +216,57 @@ function items(indices, sha256) {
   return { items: list, [TRANSFER]: list.map((it) => it.bytes) };
 }
 
+/** Test hook: a real wasm trap. wasm-bindgen's allocator aborts (`unreachable`) on a size
+ * no Layout can hold, exactly as a Rust panic would end under panic = "abort". */
+function crash() {
+  if (!TEST_HOOKS) throw new Error('test hooks are off (add ?test-hooks=1 to the page URL)');
+  if (typeof wasmModule.panic_for_tests === 'function') wasmModule.panic_for_tests('crash requested by a test hook');
+  const malloc = wasmExports.__wbindgen_malloc_command_export ?? wasmExports.__wbindgen_malloc;
+  malloc(0xfffffff0, 8);
+  throw new WebAssembly.RuntimeError('unreachable (test hook)');
+}
+
 async function handle(msg) {
   await initPromise;
+  if (crashed) throw Object.assign(new Error(crashed), { crashedBefore: true });
   checkCancelled(msg.id);
   switch (msg.type) {
     case 'loadModel':
       return { model: loadModel(msg.bytes, msg.name) };
     case 'loadData':
       return { data: loadData(msg.bytes, msg.name) };
-    case 'runDemo':
-    case 'runUrls':
-      return runUrls(msg.id, msg);
     case 'parseReport':
       return { report: plain(wasmModule.parse_report(msg.text)) };
     case 'items':
       return items(msg.indices, msg.sha256);
     case 'evaluate':
       return evaluate(msg.id, msg.config);
+    case 'embedRange':
+      return embedRange(msg.id, msg.start, msg.end);
+    case 'embedAll': {
+      embedded = false;
+      await embedAll(msg.id);
+      const embeddings = session.embeddings();
+      return { embeddings, memoryBytes: memoryBytes(), [TRANSFER]: [embeddings.buffer] };
+    }
+    case 'setEmbeddings':
+      return setEmbeddings(msg.embeddings);
+    case 'stageTimes':
+      return stageTimes();
+    case 'probeTimes':
+      return probeTimes(msg.config);
+    case 'memory':
+      return { memoryBytes: memoryBytes() };
+    case '__crash':
+      return crash();
     default:
       throw new Error(`unknown request type ${JSON.stringify(msg.type)}`);
   }
+}
+
+/** A trap (Rust panic, out of memory, stack overflow) leaves the instance unusable. */
+function isTrap(err) {
+  return err instanceof WebAssembly.RuntimeError || (err instanceof RangeError && /call stack|memory/i.test(err.message));
 }
 
 self.addEventListener('message', (event) => {
@@ -182,6 +283,10 @@ self.addEventListener('message', (event) => {
     } catch (err) {
       if (err instanceof Cancelled) {
         postMessage({ id: msg.id, type: 'error', cancelled: true, message: 'Cancelled.' });
+      } else if (err.crashedBefore || isTrap(err)) {
+        crashed ??= `${err.name}: ${err.message}`;
+        postMessage({ id: msg.id, type: 'error', crashed: true, message: crashed });
+        postMessage({ type: 'crashed', message: crashed });
       } else {
         postMessage({ id: msg.id, type: 'error', message: messageOf(err) });
       }

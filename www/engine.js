@@ -1,0 +1,336 @@
+// The page's compute engine: the session worker (model, data, probe, report), a pool of
+// embedding helpers that embed disjoint item ranges in parallel, the embedding cache, and
+// recovery from a wasm trap. The main thread keeps the loaded files' bytes so a crashed
+// worker can be replaced without the user choosing them again.
+
+import { WorkerClient, WorkerError } from './client.js';
+import { cacheKey, clearCache, getEmbeddings, putEmbeddings, warmUp } from './cache.js';
+
+/** Must equal EMBED_STEP in worker.js: ranges start at its multiples. */
+const EMBED_STEP = 64;
+/** Range requests per worker, roughly, so the pool balances and progress moves; ranges
+ * are at least MIN_CHUNK items so message overhead stays small next to the work. */
+const CHUNKS_PER_WORKER = 8;
+const MIN_CHUNK = 4 * EMBED_STEP;
+const MAX_CHUNK = 16 * EMBED_STEP;
+
+/** Workers to embed with: ?workers=N, else min(hardwareConcurrency, 4). */
+export function poolSize(search = globalThis.location?.search ?? '', cores = globalThis.navigator?.hardwareConcurrency) {
+  const asked = new URLSearchParams(search).get('workers');
+  if (asked !== null && /^\d+$/.test(asked)) return Math.min(16, Math.max(1, Number(asked)));
+  return Math.max(1, Math.min(cores || 1, 4));
+}
+
+const cancelledError = () => new WorkerError('Cancelled.', { cancelled: true });
+
+export class Engine {
+  /**
+   * @param {object} options
+   * @param {number} options.workers pool size, the session worker included
+   * @param {boolean} options.testHooks workers accept '__crash'
+   * @param {boolean} options.cache use the IndexedDB embedding cache
+   * @param {(message: string) => void} options.onCrash the session worker trapped; recovery has started
+   * @param {(result: {error?: Error}) => void} options.onRecovered recovery finished (or failed)
+   */
+  constructor({ workers = 1, testHooks = false, cache = true, onCrash, onRecovered } = {}) {
+    this.workerUrl = new URL('./worker.js', import.meta.url);
+    if (testHooks) this.workerUrl.searchParams.set('test-hooks', '1');
+    this.size = workers;
+    this.useCache = cache;
+    this.onCrash = onCrash;
+    this.onRecovered = onRecovered;
+    /** Loaded files, kept for helpers and recovery: {bytes, name, info, gen}. */
+    this.model = null;
+    this.data = null;
+    this.gen = 0;
+    /** Whether the session worker holds embeddings of the current model and data. */
+    this.embedded = false;
+    this.helpers = [];
+    this.recovering = null;
+    /** Counters and timings for tests and the benchmark. */
+    this.stats = { embedRanges: 0, embedSteps: 0, crashes: 0, recoveries: 0, wasmBytes: {}, lastRun: null };
+    this.main = this.startSessionWorker();
+    this.ready = this.main.ready;
+    if (cache) warmUp();
+  }
+
+  startSessionWorker() {
+    return new WorkerClient(this.workerUrl, { onCrash: (message) => this.recover(message) });
+  }
+
+  /** Replaces a trapped session worker and reloads the model and data it had. */
+  recover(message) {
+    this.stats.crashes += 1;
+    this.embedded = false;
+    this.onCrash?.(message);
+    this.recovering = (async () => {
+      this.main = this.startSessionWorker();
+      await this.main.ready;
+      if (this.model) await this.send(this.main, 'loadModel', this.model);
+      if (this.data) await this.send(this.main, 'loadData', this.data);
+      this.stats.recoveries += 1;
+    })().then(
+      () => this.onRecovered?.({}),
+      (error) => this.onRecovered?.({ error }),
+    );
+  }
+
+  async sessionWorker() {
+    await this.recovering;
+    return this.main;
+  }
+
+  /** Sends a copy of file bytes (the original stays here) to a worker. */
+  send(client, type, file) {
+    const bytes = file.bytes.slice(0);
+    return client.request(type, { bytes, name: file.name }, { transfer: [bytes] }).promise;
+  }
+
+  async loadModel(bytes, name) {
+    const main = await this.sessionWorker();
+    const { model } = await this.send(main, 'loadModel', { bytes, name });
+    this.model = { bytes, name, info: model, gen: ++this.gen };
+    this.embedded = false;
+    return model;
+  }
+
+  async loadData(bytes, name) {
+    const main = await this.sessionWorker();
+    const { data } = await this.send(main, 'loadData', { bytes, name });
+    this.data = { bytes, name, info: data, gen: ++this.gen };
+    this.embedded = false;
+    return data;
+  }
+
+  async parseReport(text) {
+    return (await (await this.sessionWorker()).request('parseReport', { text }).promise).report;
+  }
+
+  async items(indices, sha256) {
+    return (await (await this.sessionWorker()).request('items', { indices, sha256 }).promise).items;
+  }
+
+  clearCache() {
+    return clearCache();
+  }
+
+  /** Test hook: makes the session worker trap. */
+  async crash() {
+    return (await this.sessionWorker()).request('__crash').promise;
+  }
+
+  /**
+   * Embeds (or takes embeddings from the cache), then trains and scores. Returns
+   * { promise, cancel }; the promise resolves to the worker's evaluate result plus
+   * `run` {embeddings: 'computed'|'cache'|'reused', workers, embedMs, evaluateMs, ...}.
+   */
+  evaluate(config, { onProgress } = {}) {
+    const job = { cancelled: false, inflight: new Set() };
+    const check = () => {
+      if (job.cancelled) throw cancelledError();
+    };
+    const promise = (async () => {
+      const main = await this.sessionWorker();
+      check();
+      const caps = main.capabilities;
+      const run = { embeddings: 'reused', workers: 0, embedMs: 0 };
+      const t0 = performance.now();
+      if (!this.embedded && this.model && this.data && caps.embedRange && caps.setEmbeddings) {
+        const gen = this.gen;
+        const n = this.data.info.n;
+        const dim = this.model.info.embedding_dim;
+        const key = cacheKey(this.model.info, this.data.info);
+        let embeddings = this.useCache ? await getEmbeddings(key, { n, dim }) : null;
+        check();
+        if (embeddings) {
+          run.embeddings = 'cache';
+        } else {
+          run.embeddings = 'computed';
+          const result = await this.embedAll(job, { onProgress });
+          embeddings = result.embeddings;
+          Object.assign(run, result.run);
+          if (this.useCache && gen === this.gen) {
+            putEmbeddings(key, embeddings, { n, dim, model: this.model.info.name, data: this.data.info.name });
+          }
+        }
+        check();
+        const { memoryBytes } = await main.request('setEmbeddings', { embeddings }, { transfer: [embeddings.buffer] }).promise;
+        this.noteMemory('session', memoryBytes);
+        this.embedded = gen === this.gen;
+      } else if (!this.embedded) {
+        // No embed_range in this build: the session worker embeds inside 'evaluate'.
+        run.embeddings = 'computed';
+        run.workers = 1;
+        run.insideEvaluate = true;
+      }
+      run.embedMs = performance.now() - t0;
+      check();
+      const t2 = performance.now();
+      const onMainProgress = (msg) => {
+        if (msg.phase === 'embedding' && msg.done > 0) this.stats.embedSteps += 1;
+        if (msg.phase === 'evaluating' && run.insideEvaluate) run.embedMs = performance.now() - t2;
+        onProgress?.(msg);
+      };
+      const { id, promise: evaluated } = main.request('evaluate', { config }, { onProgress: onMainProgress });
+      job.inflight.add({ client: main, id });
+      const result = await evaluated;
+      this.embedded = true;
+      this.noteMemory('session', result.memoryBytes);
+      run.evaluateMs = result.evaluateMs;
+      run.totalMs = performance.now() - t0;
+      this.stats.lastRun = run;
+      return { ...result, run };
+    })();
+    const cancel = () => {
+      job.cancelled = true;
+      for (const { client, id } of job.inflight) client.cancel(id);
+    };
+    return { promise, cancel };
+  }
+
+  /** Test and benchmark hook: embeds the loaded data with the pool, bypassing the cache. */
+  async embedOnly({ onProgress } = {}) {
+    const job = { cancelled: false, inflight: new Set() };
+    let result;
+    if ((await this.sessionWorker()).capabilities.embedRange) {
+      result = await this.embedAll(job, { onProgress });
+    } else {
+      // Without embed_range the session worker embeds everything itself (embed_step).
+      const t0 = performance.now();
+      const r = await this.main.request('embedAll', {}, { onProgress }).promise;
+      const rangesMs = performance.now() - t0;
+      this.embedded = true;
+      result = { embeddings: r.embeddings, run: { workers: 1, rangesMs, imagesPerSecond: this.data.info.n / (rangesMs / 1000) } };
+    }
+    return { run: result.run, checksum: checksum(result.embeddings), n: this.data.info.n, dim: this.model.info.embedding_dim };
+  }
+
+  /** Benchmark hook: decode+preprocess vs encode times in the session worker. */
+  async stageTimes() {
+    return (await this.sessionWorker()).request('stageTimes').promise;
+  }
+
+  /** Benchmark hook: evaluate vs the probe fit alone, in the session worker. */
+  async probeTimes(config = {}) {
+    return (await this.sessionWorker()).request('probeTimes', { config }).promise;
+  }
+
+  noteMemory(who, bytes) {
+    if (typeof bytes === 'number') this.stats.wasmBytes[who] = Math.max(this.stats.wasmBytes[who] ?? 0, bytes);
+  }
+
+  /** Helpers with the current model and data loaded; starts and loads them as needed. */
+  async readyHelpers(count) {
+    while (this.helpers.length < count) {
+      const helper = { model: 0, data: 0 };
+      helper.client = new WorkerClient(this.workerUrl, {
+        onCrash: () => {
+          this.helpers = this.helpers.filter((h) => h !== helper);
+        },
+      });
+      this.helpers.push(helper);
+    }
+    const use = this.helpers.slice(0, count);
+    await Promise.all(
+      use.map(async (h) => {
+        await h.client.ready;
+        if (h.model !== this.model.gen) {
+          h.model = 0;
+          await this.send(h.client, 'loadModel', this.model);
+          h.model = this.model.gen;
+        }
+        if (h.data !== this.data.gen) {
+          h.data = 0;
+          await this.send(h.client, 'loadData', this.data);
+          h.data = this.data.gen;
+        }
+      }),
+    );
+    return use;
+  }
+
+  /** Embeds every item across the pool; resolves to {embeddings: Float32Array n × dim, run}. */
+  async embedAll(job, { onProgress } = {}) {
+    const n = this.data.info.n;
+    const dim = this.model.info.embedding_dim;
+    const steps = Math.ceil(n / EMBED_STEP);
+    const t0 = performance.now();
+    onProgress?.({ phase: 'embedding', done: 0, total: n });
+    const helpers = await this.readyHelpers(Math.max(0, Math.min(this.size, steps) - 1));
+    if (job.cancelled) throw cancelledError();
+    const setupMs = performance.now() - t0;
+    const workers = [{ client: this.main, name: 'session' }, ...helpers.map((h, i) => ({ client: h.client, name: `helper${i + 1}` }))];
+    const chunk = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, Math.ceil(steps / (workers.length * CHUNKS_PER_WORKER)) * EMBED_STEP));
+    const embeddings = new Float32Array(n * dim);
+    const perWorker = Object.fromEntries(workers.map((w) => [w.name, 0]));
+    const busyMs = Object.fromEntries(workers.map((w) => [w.name, 0]));
+    let next = 0;
+    let done = 0;
+    const t1 = performance.now();
+    const runWorker = async (w) => {
+      while (!job.cancelled && next < n) {
+        const start = next;
+        const end = Math.min(n, start + chunk);
+        next = end;
+        let partial = 0;
+        const { id, promise } = w.client.request('embedRange', { start, end }, {
+          onProgress: (msg) => {
+            done += msg.done - partial;
+            partial = msg.done;
+            onProgress?.({ phase: 'embedding', done, total: n });
+          },
+        });
+        const entry = { client: w.client, id };
+        job.inflight.add(entry);
+        this.stats.embedRanges += 1;
+        try {
+          const r = await promise;
+          embeddings.set(r.embeddings, start * dim);
+          busyMs[w.name] += r.busyMs;
+          this.noteMemory(w.name, r.memoryBytes);
+        } catch (err) {
+          if (err.crashed && w.client !== this.main) {
+            // A helper is only a copy: drop it (its onCrash did) and say so; the session is intact.
+            throw new WorkerError(`an embedding worker stopped unexpectedly while embedding items ${start}–${end - 1} (${err.message}); the loaded model and data are kept`);
+          }
+          throw err;
+        } finally {
+          job.inflight.delete(entry);
+        }
+        done += end - start - partial;
+        perWorker[w.name] += end - start;
+        onProgress?.({ phase: 'embedding', done, total: n });
+      }
+    };
+    const outcomes = await Promise.allSettled(
+      workers.map((w) =>
+        runWorker(w).catch((err) => {
+          if (!job.cancelled) {
+            job.cancelled = true;
+            job.failed = err;
+            for (const { client, id } of job.inflight) client.cancel(id);
+          }
+          throw err;
+        }),
+      ),
+    );
+    if (job.failed) throw job.failed;
+    if (outcomes.some((o) => o.status === 'rejected') || job.cancelled) throw cancelledError();
+    const embedMs = performance.now() - t1;
+    return {
+      embeddings,
+      run: { workers: workers.length, chunk, setupMs, rangesMs: embedMs, imagesPerSecond: n / (embedMs / 1000), perWorker, busyMs },
+    };
+  }
+}
+
+/** Order-sensitive FNV-1a over the bits of a Float32Array, for identity checks in tests. */
+export function checksum(values) {
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bits.length; i++) {
+    h ^= bits[i];
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}
