@@ -2,7 +2,7 @@
 //! L2-normalise, average per class, predict the class mean nearest in Euclidean distance.
 
 use crate::error::{Error, Result};
-use crate::probe::Features;
+use crate::probe::{check_labels, Features};
 
 /// A fitted nearest-centroid probe (f64).
 #[derive(Debug, Clone, PartialEq)]
@@ -32,31 +32,12 @@ fn cl2n(row: &[f32], mean: &[f64]) -> Vec<f64> {
 /// Fits the centroids.
 pub fn fit(train: Features<'_>, y: &[usize], n_classes: usize) -> Result<NearestCentroid> {
     let n = train.rows();
-    if y.len() != n {
-        return Err(Error::LengthMismatch {
-            what: "labels vs training rows".into(),
-            expected: n,
-            got: y.len(),
-        });
-    }
-    if n_classes < 2 {
-        return Err(Error::TooFewClasses {
-            count: n_classes,
-            classes: String::new(),
-        });
-    }
+    check_labels(y, n, n_classes, "labels vs training rows")?;
     if n == 0 {
         return Err(Error::InvalidParameter {
             name: "training rows",
             value: "0".into(),
             why: "a nearest-centroid probe needs training samples",
-        });
-    }
-    if let Some(&bad) = y.iter().find(|&&l| l >= n_classes) {
-        return Err(Error::InvalidParameter {
-            name: "label index",
-            value: bad.to_string(),
-            why: "outside the class list",
         });
     }
     let d = train.dim;

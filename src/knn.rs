@@ -7,7 +7,7 @@
 //! row stays zero (scikit-learn's `normalize`), so its similarity to everything is 0.
 
 use crate::error::{Error, Result};
-use crate::probe::Features;
+use crate::probe::{check_labels, Features};
 
 /// DINO's default number of neighbours.
 pub const DINO_K: usize = 20;
@@ -99,25 +99,12 @@ fn check_inputs(
     n_classes: usize,
     k: usize,
 ) -> Result<()> {
-    check_len("labels vs training rows", train.rows(), y_train.len())?;
+    check_labels(y_train, train.rows(), n_classes, "labels vs training rows")?;
     if test.dim != train.dim {
         return Err(Error::LengthMismatch {
             what: "test feature dimension vs training".into(),
             expected: train.dim,
             got: test.dim,
-        });
-    }
-    if n_classes < 2 {
-        return Err(Error::TooFewClasses {
-            count: n_classes,
-            classes: String::new(),
-        });
-    }
-    if let Some(&bad) = y_train.iter().find(|&&l| l >= n_classes) {
-        return Err(Error::InvalidParameter {
-            name: "label index",
-            value: bad.to_string(),
-            why: "outside the class list",
         });
     }
     if k == 0 {

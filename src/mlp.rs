@@ -7,7 +7,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::probe::Features;
+use crate::probe::{check_labels, Features};
 
 /// Settings of the MLP head; defaults are Teachable Machine's.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -139,31 +139,12 @@ pub fn fit(
     mut on_epoch: impl FnMut(usize, f64) -> bool,
 ) -> Result<Mlp> {
     let n = x.rows();
-    if y.len() != n {
-        return Err(Error::LengthMismatch {
-            what: "labels vs feature rows".into(),
-            expected: n,
-            got: y.len(),
-        });
-    }
+    check_labels(y, n, n_classes, "labels vs feature rows")?;
     if n == 0 {
         return Err(Error::InvalidParameter {
             name: "training rows",
             value: "0".into(),
             why: "an MLP head needs training samples",
-        });
-    }
-    if n_classes < 2 {
-        return Err(Error::TooFewClasses {
-            count: n_classes,
-            classes: String::new(),
-        });
-    }
-    if let Some(&bad) = y.iter().find(|&&l| l >= n_classes) {
-        return Err(Error::InvalidParameter {
-            name: "label index",
-            value: bad.to_string(),
-            why: "outside the class list",
         });
     }
     for (name, v) in [

@@ -175,21 +175,13 @@ impl Problem<'_> {
     }
 }
 
-/// Fits the probe. `on_iter(iteration, scaled_objective)` is called after every
-/// iteration; return `false` from it to stop early (cancel).
-pub fn fit(
-    x: Features<'_>,
-    y: &[usize],
-    n_classes: usize,
-    cfg: &LogRegConfig,
-    mut on_iter: impl FnMut(usize, f64) -> bool,
-) -> Result<LogReg> {
-    check_config(cfg)?;
-    let n = x.rows();
-    if y.len() != n {
+/// Checks the labels of a fit: one per row, at least two classes, every label index
+/// below `n_classes`. `what` names the length pair in the error.
+pub fn check_labels(y: &[usize], rows: usize, n_classes: usize, what: &str) -> Result<()> {
+    if y.len() != rows {
         return Err(Error::LengthMismatch {
-            what: "labels vs feature rows".into(),
-            expected: n,
+            what: what.into(),
+            expected: rows,
             got: y.len(),
         });
     }
@@ -206,6 +198,21 @@ pub fn fit(
             why: "outside the class list",
         });
     }
+    Ok(())
+}
+
+/// Fits the probe. `on_iter(iteration, scaled_objective)` is called after every
+/// iteration; return `false` from it to stop early (cancel).
+pub fn fit(
+    x: Features<'_>,
+    y: &[usize],
+    n_classes: usize,
+    cfg: &LogRegConfig,
+    mut on_iter: impl FnMut(usize, f64) -> bool,
+) -> Result<LogReg> {
+    check_config(cfg)?;
+    let n = x.rows();
+    check_labels(y, n, n_classes, "labels vs feature rows")?;
     let mut mean = vec![0.0; x.dim];
     for i in 0..n {
         mean.iter_mut()
