@@ -30,6 +30,7 @@ const ui = {
   seed: $('seed'),
   testFraction: $('test-fraction'),
   c: $('c'),
+  probeKind: $('probe-kind'),
   run: $('run'),
   cancel: $('cancel'),
   progress: $('progress'),
@@ -262,7 +263,9 @@ function readConfig() {
     showError(`Invalid settings: ${problems.join('; ')}.`);
     return null;
   }
-  return { seed, test_fraction: testFraction, c };
+  const kind = ui.probeKind.value;
+  // Logistic regression takes C from its own field; the other probes use their defaults.
+  return kind === 'logistic_regression' ? { seed, test_fraction: testFraction, c } : { seed, test_fraction: testFraction, c, probe: { kind } };
 }
 
 function renderMatrix() {

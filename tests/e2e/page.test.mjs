@@ -137,4 +137,23 @@ describe('Downstream page', () => {
       await context.close();
     }
   });
+
+  for (const [kind, file] of [['knn_vote', 'demo-knn-vote-report.json'], ['nearest_centroid', 'demo-centroid-report.json']]) {
+    test(`the ${kind} probe chosen on the page matches the CLI's --probe report`, { timeout: TEST_TIMEOUT }, async () => {
+      const report = readReport(file);
+      assert.equal(report.probe.kind, kind);
+      const { context, page, problems } = await openPage();
+      try {
+        await page.getByTestId('probe-kind').selectOption(kind);
+        await page.getByTestId('run-demo').click();
+        await waitForState(page, ['results']);
+        assert.equal(await dataValue(page, 'metric-accuracy'), String(report.metrics.accuracy));
+        assert.equal(await dataValue(page, 'metric-macro-f1'), String(report.metrics.macro_f1));
+        assert.deepEqual(await readMatrix(page), report.metrics.confusion_matrix.matrix);
+        assert.deepEqual(problems, []);
+      } finally {
+        await context.close();
+      }
+    });
+  }
 });
