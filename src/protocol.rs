@@ -455,6 +455,26 @@ fn train_val(train: Labelled<'_>, val_fraction: f64, seed: u64) -> Result<TrainV
     Ok((xf, yf, xv, yv))
 }
 
+/// One part of a split: features, labels, and the names its errors use.
+type Part<'a> = (&'a [f32], &'a [usize], [&'static str; 2]);
+
+/// The CLIP C search (CoOp's settings: max_iter 1000, tol 1e-4) fitting on `fit` and
+/// scoring on `val`; returns the search and the logistic-regression probe with the chosen C.
+fn search_c<'a>(train: Labelled<'_>, fit: Part<'a>, val: Part<'a>) -> Result<(CSearch, ProbeSpec)> {
+    let (max_iter, tol) = (1000, 1e-4);
+    let d = train.x.dim;
+    let part = |(x, y, [rows, name]): Part<'a>| -> Result<Labelled<'a>> {
+        Labelled::new(Features::new(x, d, rows)?, y, train.n_classes, name)
+    };
+    let search = clip_c_search(val_accuracy_fn(part(fit)?, part(val)?, max_iter, tol))?;
+    let spec = ProbeSpec::logistic(LogRegConfig {
+        c: search.chosen,
+        max_iter,
+        tol,
+    });
+    Ok((search, spec))
+}
+
 /// The CLIP linear probe: C searched with [`clip_c_search`] (L-BFGS, max_iter 1000,
 /// tol 1e-4 as scikit-learn's default) on a stratified `val_fraction` of `train`, then
 /// refit on all of `train` with the chosen C and scored on `test`.
@@ -464,27 +484,12 @@ pub fn clip_linear_probe(
     val_fraction: f64,
     seed: u64,
 ) -> Result<ProtocolResult> {
-    let (max_iter, tol) = (1000, 1e-4);
     let (xf, yf, xv, yv) = train_val(train, val_fraction, seed)?;
-    let d = train.x.dim;
-    let fit_part = Labelled::new(
-        Features::new(&xf, d, "fitting rows")?,
-        &yf,
-        train.n_classes,
-        "fit",
+    let (search, spec) = search_c(
+        train,
+        (&xf, &yf, ["fitting rows", "fit"]),
+        (&xv, &yv, ["validation rows", "val"]),
     )?;
-    let val = Labelled::new(
-        Features::new(&xv, d, "validation rows")?,
-        &yv,
-        train.n_classes,
-        "val",
-    )?;
-    let search = clip_c_search(val_accuracy_fn(fit_part, val, max_iter, tol))?;
-    let spec = ProbeSpec::logistic(LogRegConfig {
-        c: search.chosen,
-        max_iter,
-        tol,
-    });
     let run = fit_score(&spec, train, test, "test".into())?;
     Ok(ProtocolResult::new(
         "clip_linear_probe",
@@ -633,7 +638,6 @@ pub fn vtab_1k(train: Labelled<'_>, test: Labelled<'_>, seed: u64) -> Result<Pro
             why: "VTAB-1k needs at least 1,000 training samples".into(),
         });
     }
-    let (max_iter, tol) = (1000, 1e-4);
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut order: Vec<usize> = (0..train.x.rows()).collect();
     order.shuffle(&mut rng);
@@ -641,24 +645,11 @@ pub fn vtab_1k(train: Labelled<'_>, test: Labelled<'_>, seed: u64) -> Result<Pro
     let (x800, y800) = train.subset(&order[..800]);
     let (x200, y200) = train.subset(&order[800..1000]);
     let (x1000, y1000) = train.subset(&order[..1000]);
-    let fit_part = Labelled::new(
-        Features::new(&x800, d, "train800")?,
-        &y800,
-        train.n_classes,
-        "train800",
+    let (search, spec) = search_c(
+        train,
+        (&x800, &y800, ["train800", "train800"]),
+        (&x200, &y200, ["val200", "val200"]),
     )?;
-    let val = Labelled::new(
-        Features::new(&x200, d, "val200")?,
-        &y200,
-        train.n_classes,
-        "val200",
-    )?;
-    let search = clip_c_search(val_accuracy_fn(fit_part, val, max_iter, tol))?;
-    let spec = ProbeSpec::logistic(LogRegConfig {
-        c: search.chosen,
-        max_iter,
-        tol,
-    });
     let all = Labelled::new(
         Features::new(&x1000, d, "train1000")?,
         &y1000,
