@@ -80,6 +80,15 @@ impl ProbeSpec {
         }
     }
 
+    /// The most progress steps a fit reports: L-BFGS iterations or MLP epochs.
+    pub fn max_steps(&self) -> Option<usize> {
+        match self {
+            ProbeSpec::LogisticRegression { max_iter, .. } => Some(*max_iter),
+            ProbeSpec::Mlp { config } => Some(config.epochs),
+            _ => None,
+        }
+    }
+
     /// The `kind` name written in reports.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -128,6 +137,7 @@ pub fn fit_predict(
             info.iterations = Some(model.iterations);
             info.converged = Some(model.converged);
             info.objective = Some(model.objective);
+            info.loss_per_iteration = Some(model.loss_per_iteration);
             (probe::argmax_rows(&proba, n_classes), proba)
         }
         ProbeSpec::KnnWeighted { k, temperature } => {

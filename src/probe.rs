@@ -43,6 +43,9 @@ pub struct LogReg {
     pub converged: bool,
     /// scikit-learn's unscaled objective at the solution.
     pub objective: f64,
+    /// scikit-learn's unscaled objective after each iteration (`iterations` values; the
+    /// loss curve of the fit).
+    pub loss_per_iteration: Vec<f64>,
 }
 
 /// Features as one row-major matrix.
@@ -237,6 +240,8 @@ pub fn fit(
     let mut rho_hist: Vec<f64> = Vec::with_capacity(M);
     let mut converged = max_abs(&g) <= cfg.tol;
     let mut iterations = 0;
+    let unscaled = cfg.c * n as f64;
+    let mut loss_per_iteration = Vec::new();
     while !converged && iterations < cfg.max_iter {
         // Two-loop recursion: direction = -H g.
         let mut q = g.clone();
@@ -289,6 +294,7 @@ pub fn fit(
         g = found.g;
         f = found.f;
         iterations += 1;
+        loss_per_iteration.push(unscaled * f);
         converged = max_abs(&g) <= cfg.tol
             || (f_old - f) <= 64.0 * f64::EPSILON * f_old.abs().max(f.abs()).max(1.0);
         if !on_iter(iterations, f) {
@@ -310,6 +316,7 @@ pub fn fit(
         iterations,
         converged,
         objective,
+        loss_per_iteration,
     })
 }
 
@@ -525,6 +532,33 @@ mod tests {
         let p = model.predict_proba(feats).unwrap();
         assert_eq!(argmax_rows(&p, 2), vec![0, 0, 1, 1]);
         assert!(model.converged);
+    }
+
+    #[test]
+    fn loss_curve_has_one_decreasing_value_per_iteration() {
+        let x = [
+            0.5f32, 2.0, 1.5, 3.0, 4.0, 1.0, 2.5, 0.5, 3.5, 2.0, 0.0, 1.0, 1.0, 1.0, 3.0, 3.0,
+        ];
+        let y = [0, 1, 2, 1, 0, 2, 0, 1];
+        let feats = Features::new(&x, 2, "x").unwrap();
+        let mut seen = Vec::new();
+        let model = fit(feats, &y, 3, &LogRegConfig::default(), |i, f| {
+            seen.push((i, f));
+            true
+        })
+        .unwrap();
+        let curve = &model.loss_per_iteration;
+        assert_eq!(curve.len(), model.iterations);
+        assert!(curve.len() > 2);
+        assert!(curve.windows(2).all(|w| w[1] <= w[0]), "{curve:?}");
+        // The reported values are the progress callback's scaled objective times C n,
+        // and the last is the objective at the solution.
+        let scale = LogRegConfig::default().c * y.len() as f64;
+        for (i, &(step, f)) in seen.iter().take(curve.len()).enumerate() {
+            assert_eq!((step, curve[i]), (i + 1, scale * f));
+        }
+        let last = curve[curve.len() - 1];
+        assert!((last - model.objective).abs() <= 1e-9 * model.objective.abs());
     }
 
     #[test]

@@ -77,6 +77,9 @@ pub struct ProbeInfo {
     /// Mean training loss of each epoch (MLP).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss_per_epoch: Option<Vec<f64>>,
+    /// scikit-learn's objective after each L-BFGS iteration (logistic regression).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss_per_iteration: Option<Vec<f64>>,
     /// What the class scores behind the probability metrics are, when they are not a
     /// fitted model's probabilities.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -87,16 +87,35 @@ impl Session {
         self.inner.embeddings().to_vec()
     }
 
-    /// Splits, fits and scores; `config` is `{seed, test_fraction, c, max_iter, tol}`
-    /// (all optional). Returns the report object.
-    pub fn evaluate(&mut self, config: JsValue) -> Result<JsValue, JsError> {
+    /// Splits, fits and scores; `config` is an `EvalConfig` object (every field optional).
+    /// `progress`, when a function, is called as `progress(step, loss, max_steps)` after
+    /// every L-BFGS iteration (loss: the scaled objective) or MLP epoch (mean training
+    /// loss); `max_steps` is the probe's max_iter or epochs. Returning `false` from it stops
+    /// the fit early. Returns the report object.
+    pub fn evaluate(
+        &mut self,
+        config: JsValue,
+        progress: Option<js_sys::Function>,
+    ) -> Result<JsValue, JsError> {
         let cfg: EvalConfig = if config.is_undefined() || config.is_null() {
             EvalConfig::default()
         } else {
             serde_wasm_bindgen::from_value(config)
                 .map_err(|e| JsError::new(&format!("invalid settings: {e}")))?
         };
-        let report = self.inner.evaluate(&cfg, |_, _| true).map_err(js_err)?;
+        let max_steps = JsValue::from(cfg.probe_spec().max_steps().map(|m| m as u32));
+        let on_iter = |step: usize, loss: f64| match &progress {
+            Some(f) => f
+                .call3(
+                    &JsValue::NULL,
+                    &JsValue::from(step as u32),
+                    &JsValue::from(loss),
+                    &max_steps,
+                )
+                .map_or(true, |r| r.as_bool() != Some(false)),
+            None => true,
+        };
+        let report = self.inner.evaluate(&cfg, on_iter).map_err(js_err)?;
         to_js(report)
     }
 

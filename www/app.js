@@ -152,7 +152,7 @@ const engine = new Engine({
     refresh();
   },
 });
-if (TEST_HOOKS) window.__downstream = { engine, stats: engine.stats };
+if (TEST_HOOKS) window.__downstream = { engine, stats: engine.stats, probeProgress: [] };
 engine.ready.then(
   () => {
     state.ready = true;
@@ -238,10 +238,27 @@ function onProgress(msg) {
     case 'evaluating':
       state.embedStart = null;
       setStatus('Training the probe and computing metrics…');
+      setProgress(ui.progress, ui.progressText);
+      break;
+    case 'probe':
+      showProbeProgress(msg);
       break;
     default:
       break;
   }
+}
+
+/** One probe step: the iteration (or epoch) against its limit in the bar, the loss in the status. */
+function showProbeProgress({ iteration, maxIter, loss, unit }) {
+  if (TEST_HOOKS) window.__downstream.probeProgress.push({ iteration, maxIter, loss, unit });
+  const max = Number.isFinite(maxIter) && maxIter > 0 ? maxIter : null;
+  const step = unit === 'epoch' ? 'epoch' : 'iteration';
+  if (max) {
+    ui.progress.max = max;
+    ui.progress.value = Math.min(iteration, max);
+  }
+  ui.progressText.textContent = max ? `${step} ${iteration} of at most ${max}` : `${step} ${iteration}`;
+  setStatus(`Training the probe: ${step} ${iteration}, loss ${Number.isFinite(loss) ? loss.toPrecision(6) : loss}. Cancel (or Escape) stops it.`);
 }
 
 /** Reads the protocol inputs; returns a config or null after showing an error. */

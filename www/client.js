@@ -3,7 +3,9 @@
 // Requests:  { id, type, ... } with type
 //   loadModel {bytes, name} -> {model};  loadData {bytes, name} -> {data}
 //   evaluate {config} -> {report, reportJson, evaluateMs, memoryBytes} (embeds first unless embeddings are set;
-//     progress phases 'embedding' {done, total} and 'evaluating')
+//     progress phases 'embedding' {done, total}, 'evaluating', then 'probe' {iteration, maxIter, loss, unit}
+//     per L-BFGS iteration or MLP epoch, throttled; the fit itself cannot be cancelled by message, so the
+//     engine stops and restarts the worker; test hook: probeDelayMs slows every probe step)
 //   embedRange {start, end} -> {start, end, embeddings: Float32Array, memoryBytes} (progress 'embedding' {done})
 //   embedAll -> {embeddings: Float32Array, memoryBytes}: embeds everything in this worker (embed_step)
 //   setEmbeddings {embeddings: Float32Array} -> {memoryBytes}: embeddings of the loaded data, evaluate follows

@@ -47,8 +47,14 @@ export class Engine {
     this.embedded = false;
     this.helpers = [];
     this.recovering = null;
+    /** Where the session worker's embeddings can be had again after a restart:
+     * {gen, key, stored: Promise<boolean> (in the cache), copy: Float32Array | null}. */
+    this.saved = null;
+    /** Test hook: milliseconds the worker waits in every probe progress step (?test-hooks=1). */
+    this.testHooks = testHooks;
+    this.probeDelayMs = 0;
     /** Counters and timings for tests and the benchmark. */
-    this.stats = { embedRanges: 0, embedSteps: 0, crashes: 0, recoveries: 0, wasmBytes: {}, lastRun: null };
+    this.stats = { embedRanges: 0, embedSteps: 0, crashes: 0, recoveries: 0, restarts: 0, wasmBytes: {}, lastRun: null };
     this.main = this.startSessionWorker();
     this.ready = this.main.ready;
     if (cache) warmUp();
@@ -61,18 +67,48 @@ export class Engine {
   /** Replaces a trapped session worker and reloads the model and data it had. */
   recover(message) {
     this.stats.crashes += 1;
-    this.embedded = false;
     this.onCrash?.(message);
+    this.restart().then(
+      () => {
+        this.stats.recoveries += 1;
+        this.onRecovered?.({});
+      },
+      (error) => this.onRecovered?.({ error }),
+    );
+  }
+
+  /**
+   * Stops the session worker (a trapped one, or one busy in a probe fit that cannot hear a
+   * cancel) and starts a fresh one with the model, data and embeddings it had. The
+   * embeddings come back from the cache or the engine's copy, so the next run does not
+   * embed again. Resolves when the new worker is ready.
+   */
+  restart() {
+    const restore = this.embedded;
+    this.embedded = false;
+    this.main.terminate();
+    this.stats.restarts += 1;
     this.recovering = (async () => {
       this.main = this.startSessionWorker();
       await this.main.ready;
       if (this.model) await this.send(this.main, 'loadModel', this.model);
       if (this.data) await this.send(this.main, 'loadData', this.data);
-      this.stats.recoveries += 1;
-    })().then(
-      () => this.onRecovered?.({}),
-      (error) => this.onRecovered?.({ error }),
-    );
+      if (restore) await this.restoreEmbeddings();
+    })();
+    return this.recovering;
+  }
+
+  /** Installs the saved embeddings of the current model and data in the session worker, if any. */
+  async restoreEmbeddings() {
+    const saved = this.saved;
+    if (!saved || saved.gen !== this.gen || !this.model || !this.data) return;
+    const n = this.data.info.n;
+    const dim = this.model.info.embedding_dim;
+    let embeddings = saved.copy ? saved.copy.slice() : null;
+    if (!embeddings && (await saved.stored)) embeddings = await getEmbeddings(saved.key, { n, dim });
+    if (!embeddings || saved.gen !== this.gen) return;
+    await this.main.request('setEmbeddings', { embeddings }, { transfer: [embeddings.buffer] }).promise;
+    this.embedded = true;
   }
 
   async sessionWorker() {
@@ -144,13 +180,17 @@ export class Engine {
         check();
         if (embeddings) {
           run.embeddings = 'cache';
+          this.saved = { gen, key, stored: Promise.resolve(true), copy: null };
         } else {
           run.embeddings = 'computed';
           const result = await this.embedAll(job, { onProgress });
           embeddings = result.embeddings;
           Object.assign(run, result.run);
-          if (this.useCache && gen === this.gen) {
-            putEmbeddings(key, embeddings, { n, dim, model: this.model.info.name, data: this.data.info.name });
+          if (gen === this.gen) {
+            // Kept for a restart: in the cache, or (cache off) as a copy here.
+            this.saved = this.useCache
+              ? { gen, key, stored: putEmbeddings(key, embeddings, { n, dim, model: this.model.info.name, data: this.data.info.name }), copy: null }
+              : { gen, key, stored: Promise.resolve(false), copy: embeddings.slice() };
           }
         }
         check();
@@ -171,9 +211,25 @@ export class Engine {
         if (msg.phase === 'evaluating' && run.insideEvaluate) run.embedMs = performance.now() - t2;
         onProgress?.(msg);
       };
-      const { id, promise: evaluated } = main.request('evaluate', { config }, { onProgress: onMainProgress });
+      const extra = this.testHooks && this.probeDelayMs > 0 ? { probeDelayMs: this.probeDelayMs } : {};
+      const { id, promise: evaluated } = main.request('evaluate', { config, ...extra }, { onProgress: onMainProgress });
       job.inflight.add({ client: main, id });
-      const result = await evaluated;
+      job.evaluating = true;
+      let result;
+      try {
+        result = await evaluated;
+      } catch (err) {
+        if (!job.cancelled) throw err;
+        try {
+          await this.recovering;
+        } catch (restartError) {
+          throw new WorkerError(`Cancelled, but the engine could not be restarted: ${restartError.message}. Reload the page.`);
+        }
+        throw cancelledError();
+      } finally {
+        job.evaluating = false;
+      }
+      check();
       this.embedded = true;
       this.noteMemory('session', result.memoryBytes);
       run.evaluateMs = result.evaluateMs;
@@ -182,7 +238,11 @@ export class Engine {
       return { ...result, run };
     })();
     const cancel = () => {
+      if (job.cancelled) return;
       job.cancelled = true;
+      // The session worker is inside one synchronous wasm call (the probe fit) and cannot
+      // read a cancel message: stop it and start a fresh one with the same files.
+      if (job.evaluating) this.restart();
       for (const { client, id } of job.inflight) client.cancel(id);
     };
     return { promise, cancel };

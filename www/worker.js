@@ -192,13 +192,35 @@ function setEmbeddings(embeddings) {
   return { memoryBytes: memoryBytes() };
 }
 
-async function evaluate(id, config) {
+/** Least milliseconds between two 'probe' progress messages (the first and last always go). */
+const PROBE_PROGRESS_MS = 50;
+
+/** The progress function handed to Session.evaluate: posts {phase: 'probe', iteration,
+ * maxIter, loss} for L-BFGS iterations and MLP epochs, throttled. The worker is busy in
+ * wasm until evaluate returns, so a cancel cannot arrive here: the page stops the worker. */
+function probeProgress(id, unit, delayMs) {
+  let last = -Infinity;
+  return (iteration, loss, maxIter) => {
+    const now = performance.now();
+    if (iteration <= 1 || iteration === maxIter || now - last >= PROBE_PROGRESS_MS) {
+      last = now;
+      progress(id, { phase: 'probe', iteration, maxIter: maxIter ?? null, loss, unit });
+    }
+    // Test hook (?test-hooks=1 only): a slow fit, so a test can cancel it mid-way.
+    if (delayMs > 0) for (const end = performance.now() + delayMs; performance.now() < end; );
+    return true;
+  };
+}
+
+async function evaluate(id, config, delayMs = 0) {
   await embedAll(id);
   checkCancelled(id);
   progress(id, { phase: 'evaluating' });
   await yieldToEventLoop();
+  checkCancelled(id);
   const t0 = performance.now();
-  const report = plain(session.evaluate(config));
+  const unit = config?.probe?.kind === 'mlp' ? 'epoch' : 'iteration';
+  const report = plain(session.evaluate(config, probeProgress(id, unit, delayMs)));
   const evaluateMs = performance.now() - t0;
   return { report, reportJson: session.report_json(), evaluateMs, memoryBytes: memoryBytes() };
 }
@@ -240,7 +262,7 @@ async function handle(msg) {
     case 'items':
       return items(msg.indices, msg.sha256);
     case 'evaluate':
-      return evaluate(msg.id, msg.config);
+      return evaluate(msg.id, msg.config, TEST_HOOKS ? Number(msg.probeDelayMs) || 0 : 0);
     case 'embedRange':
       return embedRange(msg.id, msg.start, msg.end);
     case 'embedAll': {

@@ -1,0 +1,95 @@
+// Browser tests of the probe phase: progress messages per L-BFGS iteration (and MLP epoch),
+// and Cancel while the probe trains. The fit is one synchronous wasm call, so Cancel stops
+// the session worker and starts a fresh one with the model, data and embeddings; the page
+// must end in `ready` with everything still loaded and the next Run must not embed again.
+// The test hook ?test-hooks=1 exposes the engine and the probe progress log on
+// window.__downstream, and engine.probeDelayMs slows every probe step so that the cancel
+// (sent when the first progress message is seen) always lands during the fit.
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TEST_TIMEOUT, assertMatchesReport, openPage, readReport, useBrowser, waitForState } from './helpers.mjs';
+
+useBrowser();
+
+const DEMO = '?model=assets/demo/encoder.onnx&data=assets/demo/digits.zip';
+const stats = (page) => page.evaluate(() => JSON.parse(JSON.stringify(window.__downstream.stats)));
+const progressLog = (page) => page.evaluate(() => window.__downstream.probeProgress.slice());
+
+describe('probe progress', () => {
+  test('logistic regression reports its iterations and loss, the MLP its epochs', { timeout: TEST_TIMEOUT }, async () => {
+    const report = readReport('demo-report.json');
+    const { context, page, problems } = await openPage(`${DEMO}&test-hooks=1`);
+    try {
+      await page.getByTestId('run').click();
+      await waitForState(page, ['results']);
+      await assertMatchesReport(page, report);
+      const log = await progressLog(page);
+      assert.ok(log.length >= 2, `probe progress messages: ${JSON.stringify(log)}`);
+      assert.deepEqual(log[0].iteration, 1);
+      assert.ok(log.every((m) => m.maxIter === 1000 && m.unit === 'iteration' && Number.isFinite(m.loss)));
+      assert.ok(log.every((m, i) => i === 0 || m.iteration > log[i - 1].iteration), 'iterations increase');
+      // The last message may be throttled away, but never one past the fit's own count.
+      const last = log[log.length - 1].iteration;
+      assert.ok(last <= report.probe.iterations, `${last} <= ${report.probe.iterations}`);
+      // The loss reported is the scaled objective; the report's curve is it times C * n_train.
+      const scale = report.probe.c * report.protocol.n_train;
+      const curve = report.probe.loss_per_iteration;
+      assert.equal(curve.length, report.probe.iterations);
+      assert.ok(Math.abs(log[0].loss * scale - curve[0]) <= 1e-6 * curve[0], `${log[0].loss * scale} vs ${curve[0]}`);
+
+      await page.evaluate(() => window.__downstream.probeProgress.splice(0));
+      await page.getByTestId('probe-kind').selectOption('mlp');
+      await page.getByTestId('run').click();
+      await waitForState(page, ['results']);
+      const mlp = await progressLog(page);
+      assert.ok(mlp.length >= 2 && mlp.every((m) => m.unit === 'epoch' && m.maxIter === 50), JSON.stringify(mlp));
+      assert.equal(mlp[mlp.length - 1].iteration, 50, 'the last epoch is always posted');
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('cancel during the probe', () => {
+  for (const cache of ['on', 'off']) {
+    test(`leaves a ready page with model, data and embeddings (cache ${cache}); Run again gives the CLI report`, { timeout: TEST_TIMEOUT }, async () => {
+      const report = readReport('demo-report.json');
+      const { context, page, problems } = await openPage(`${DEMO}&test-hooks=1${cache === 'off' ? '&cache=0' : ''}`);
+      try {
+        await page.evaluate(() => {
+          window.__downstream.engine.probeDelayMs = 200;
+        });
+        await page.getByTestId('run').click();
+        await page.waitForFunction(() => window.__downstream.probeProgress.length > 0, null, { timeout: 60_000, polling: 'raf' });
+        assert.match(await page.getByTestId('progress-text').textContent(), /^iteration 1 of at most 1000$/);
+        const before = await stats(page);
+        await page.getByTestId('cancel').click();
+        await waitForState(page, ['ready']);
+        assert.match(await page.locator('#status').textContent(), /Cancelled/);
+        assert.equal(await page.getByTestId('error-message').isVisible(), false);
+        assert.match(await page.locator('#model-info').textContent(), /encoder\.onnx/);
+        assert.match(await page.locator('#data-info').textContent(), /digits\.zip/);
+        const after = await stats(page);
+        assert.equal(after.restarts, before.restarts + 1, 'the busy session worker was replaced');
+        assert.equal(after.crashes, 0);
+        assert.equal(await page.evaluate(() => window.__downstream.engine.embedded), true, 'embeddings restored');
+        assert.equal(await page.getByTestId('run').isEnabled(), true);
+
+        await page.evaluate(() => {
+          window.__downstream.engine.probeDelayMs = 0;
+        });
+        await page.getByTestId('run').click();
+        await waitForState(page, ['results']);
+        await assertMatchesReport(page, report);
+        const second = await stats(page);
+        assert.equal(second.embedRanges, after.embedRanges, 'the second Run did not embed again');
+        assert.equal(second.lastRun.embeddings, 'reused');
+        assert.deepEqual(problems, []);
+      } finally {
+        await context.close();
+      }
+    });
+  }
+});
