@@ -264,6 +264,40 @@ impl Dataset {
         }
     }
 
+    /// A data set of precomputed embeddings: one item per row (`row 0`, `row 1`, …,
+    /// without image bytes) labelled with `labels`; classes are the sorted distinct labels.
+    pub fn from_labels(name: &str, sha256: String, labels: &[String]) -> Result<Self> {
+        let mut classes: Vec<String> = labels.to_vec();
+        classes.sort();
+        classes.dedup();
+        if classes.len() < 2 {
+            return Err(Error::TooFewClasses {
+                count: classes.len(),
+                classes: classes
+                    .iter()
+                    .map(|c| format!("'{c}'"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        let items = labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| Item {
+                path: format!("row {i}"),
+                label: classes.binary_search(l).unwrap_or_default(),
+                bytes: Vec::new(),
+            })
+            .collect();
+        Ok(Dataset {
+            name: name.into(),
+            sha256,
+            classes,
+            items,
+            skipped: Vec::new(),
+        })
+    }
+
     /// Label index of every item.
     pub fn labels(&self) -> Vec<usize> {
         self.items.iter().map(|i| i.label).collect()

@@ -8,6 +8,7 @@
 
 pub mod centroid;
 pub mod data;
+pub mod embfile;
 pub mod encoder;
 pub mod error;
 pub mod heads;

@@ -102,6 +102,36 @@ pub fn read(bytes: &[u8], name: &str) -> Result<Array> {
             .into_iter()
             .map(f64::from)
             .collect(),
+        "<i2" => npy
+            .into_vec::<i16>()
+            .map_err(read_err)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        "|i1" => npy
+            .into_vec::<i8>()
+            .map_err(read_err)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        "|u1" => npy
+            .into_vec::<u8>()
+            .map_err(read_err)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        "<u4" => npy
+            .into_vec::<u32>()
+            .map_err(read_err)?
+            .into_iter()
+            .map(f64::from)
+            .collect(),
+        "<u8" => npy
+            .into_vec::<u64>()
+            .map_err(read_err)?
+            .into_iter()
+            .map(|v| v as f64)
+            .collect(),
         other => {
             return Err(bad(format!(
                 "element type {other} is not supported; use float32 or float64"
@@ -115,6 +145,48 @@ pub fn read(bytes: &[u8], name: &str) -> Result<Array> {
         )));
     }
     Ok(Array { shape, data })
+}
+
+/// Reads a 1-D `.npy` array of class labels as text: integers, floats (`1.0` reads as
+/// `1`), booleans, or numpy strings (`<U`, `|S`). Pickled object arrays are refused.
+pub fn read_labels(bytes: &[u8], name: &str) -> Result<Vec<String>> {
+    let bad = |detail: String| Error::Array {
+        name: name.into(),
+        detail,
+    };
+    check_declared_shape(bytes).map_err(bad)?;
+    let npy =
+        npyz::NpyFile::new(bytes).map_err(|e| bad(format!("not a readable .npy file: {e}")))?;
+    if npy.shape().len() != 1 {
+        return Err(bad(format!(
+            "expected a 1-D array of labels, got shape {:?}",
+            npy.shape()
+        )));
+    }
+    let descr = npy.dtype().descr().trim_matches('\'').to_string();
+    let read_err = |e: std::io::Error| bad(format!("truncated or corrupt data: {e}"));
+    let kind = descr.trim_start_matches(['<', '|', '=']);
+    if descr == "|b1" {
+        let v = npy.into_vec::<bool>().map_err(read_err)?;
+        return Ok(v
+            .into_iter()
+            .map(|b| if b { "True" } else { "False" }.to_string())
+            .collect());
+    }
+    if npy.uses_pickled_array() || kind.starts_with('O') {
+        return Err(bad(
+            "the labels are a pickled object array; save them as strings (y.astype(str)) or integers"
+                .into(),
+        ));
+    }
+    if kind.starts_with('U') || kind.starts_with('S') {
+        return npy.into_vec::<String>().map_err(read_err);
+    }
+    let values = read(bytes, name)?;
+    if let Some(v) = values.data.iter().find(|v| !v.is_finite()) {
+        return Err(bad(format!("a label is not a finite number ({v})")));
+    }
+    Ok(values.data.iter().map(|v| v.to_string()).collect())
 }
 
 /// Writes a float32 `.npy` array of `shape`.

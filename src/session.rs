@@ -2,12 +2,15 @@
 //! embed in steps (so callers can show progress and cancel), then fit and score.
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::data::{DataInfo, Dataset};
+use crate::embfile;
 use crate::encoder::{Encoder, ModelInfo};
 use crate::error::{Error, Result};
 use crate::heads::{self, ProbeSpec};
 use crate::metrics::{self, Proba};
+use crate::preprocess::{Layout, Preprocessing};
 use crate::probe::{Features, LogRegConfig};
 use crate::report::{Baselines, Predictions, Protocol, Report, Tool, SCHEMA, VERSION};
 use crate::split::stratified_holdout;
@@ -82,6 +85,8 @@ impl EvalConfig {
 pub struct Session {
     encoder: Option<Encoder>,
     data: Option<Dataset>,
+    /// Set when `data` are precomputed embeddings: what the report says made them.
+    precomputed: Option<(ModelInfo, Preprocessing)>,
     embeddings: Vec<f32>,
     embedded: usize,
     report: Option<Report>,
@@ -98,6 +103,9 @@ impl Session {
         let encoder = Encoder::load(bytes, name)?;
         let info = encoder.info().clone();
         self.encoder = Some(encoder);
+        if self.precomputed.take().is_some() {
+            self.data = None;
+        }
         self.reset_embeddings();
         Ok(info)
     }
@@ -111,8 +119,69 @@ impl Session {
     pub fn set_data(&mut self, data: Dataset) -> Result<DataInfo> {
         let info = data.info();
         self.data = Some(data);
+        self.precomputed = None;
         self.reset_embeddings();
         Ok(info)
+    }
+
+    /// Loads precomputed embeddings (`.npy` with `labels`, `.npz` or CSV; see
+    /// [`embfile::read`]) as the data set, already embedded: no encoder is needed and the
+    /// report's model names the file. On error the previous data stay.
+    pub fn load_embeddings(
+        &mut self,
+        bytes: &[u8],
+        name: &str,
+        labels: Option<(&[u8], &str)>,
+    ) -> Result<DataInfo> {
+        let emb = embfile::read(bytes, name, labels)?;
+        let mut hasher = Sha256::new();
+        hasher.update(bytes);
+        if let Some((lb, _)) = labels {
+            hasher.update(lb);
+        }
+        let sha256 = format!("{:x}", hasher.finalize());
+        let data = Dataset::from_labels(name, sha256.clone(), &emb.labels)?;
+        let model = ModelInfo {
+            name: name.into(),
+            sha256,
+            input_name: "precomputed embeddings".into(),
+            input_shape: Vec::new(),
+            layout: Layout::Flat,
+            channels: 0,
+            height: 0,
+            width: 0,
+            batch: 0,
+            embedding_dim: emb.dim,
+        };
+        let none = || "none (precomputed embeddings)".to_string();
+        let preprocessing = Preprocessing {
+            layout: Layout::Flat,
+            channels: 0,
+            height: 0,
+            width: 0,
+            color: none(),
+            resize: none(),
+            scale: none(),
+        };
+        let info = data.info();
+        self.data = Some(data);
+        self.precomputed = Some((model, preprocessing));
+        self.embedded = emb.n();
+        self.embeddings = emb.x;
+        Ok(info)
+    }
+
+    /// What made the embeddings (the encoder, or the precomputed file) and the data set.
+    fn described(&self) -> Result<(ModelInfo, Preprocessing, &Dataset)> {
+        let data = self
+            .data
+            .as_ref()
+            .ok_or(Error::NotReady("load a data set first"))?;
+        if let Some((model, pre)) = &self.precomputed {
+            return Ok((model.clone(), pre.clone(), data));
+        }
+        let (encoder, data) = self.parts()?;
+        Ok((encoder.info().clone(), encoder.spec().describe(), data))
     }
 
     fn reset_embeddings(&mut self) {
@@ -134,6 +203,9 @@ impl Session {
 
     /// Starts (or restarts) embedding; returns the number of items to embed.
     pub fn embed_begin(&mut self) -> Result<usize> {
+        if self.precomputed.is_some() {
+            return Ok(self.embedded);
+        }
         let total = self.parts()?.1.items.len();
         self.reset_embeddings();
         Ok(total)
@@ -246,11 +318,11 @@ impl Session {
         cfg: &EvalConfig,
         on_iter: impl FnMut(usize, f64) -> bool,
     ) -> Result<&Report> {
-        let (encoder, data) = self.parts()?;
+        let (model, preprocessing, data) = self.described()?;
         if self.embedded != data.items.len() || data.items.is_empty() {
             return Err(Error::NotReady("embed the data set before evaluating"));
         }
-        let dim = encoder.info().embedding_dim;
+        let dim = model.embedding_dim;
         let labels = data.labels();
         let split = stratified_holdout(&labels, &data.classes, cfg.test_fraction, cfg.seed)?;
         let gather = |rows: &[usize]| -> Vec<f32> {
@@ -300,9 +372,9 @@ impl Session {
                 name: env!("CARGO_PKG_NAME").into(),
                 version: env!("CARGO_PKG_VERSION").into(),
             },
-            model: encoder.info().clone(),
+            model,
             data: data.info(),
-            preprocessing: encoder.spec().describe(),
+            preprocessing,
             protocol: Protocol {
                 name: "stratified_holdout".into(),
                 seed: cfg.seed,

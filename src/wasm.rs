@@ -49,6 +49,25 @@ impl Session {
         to_js(&self.inner.load_data_zip(bytes, name).map_err(js_err)?)
     }
 
+    /// Loads precomputed embeddings as the data set (`.npy` with a labels file, `.npz`
+    /// with `X` and `y`, or `.csv` with a label column); returns its `DataInfo`. No encoder
+    /// is needed: they are evaluated as they are. A failure keeps the previous data.
+    pub fn load_embeddings(
+        &mut self,
+        bytes: &[u8],
+        name: &str,
+        labels: Option<Vec<u8>>,
+        labels_name: Option<String>,
+    ) -> Result<JsValue, JsError> {
+        let labels = labels.as_deref().zip(labels_name.as_deref());
+        to_js(
+            &self
+                .inner
+                .load_embeddings(bytes, name, labels)
+                .map_err(js_err)?,
+        )
+    }
+
     /// Starts embedding; returns the number of items.
     pub fn embed_begin(&mut self) -> Result<u32, JsError> {
         Ok(self.inner.embed_begin().map_err(js_err)? as u32)

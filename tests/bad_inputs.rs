@@ -22,13 +22,15 @@ const PROBE_TEST_Y: &str = "labels4.txt";
 struct Case {
     file: String,
     /// `model`, `data`, `embed`, `evaluate` (through a session), `probe` (embeddings
-    /// and labels files, as the CLI's `probe`), `text` (a text data file), `data-ok`
-    /// (a zip that loads, with files skipped).
+    /// and labels files, as the CLI's `probe`), `text` (a text data file), `embeddings`
+    /// (precomputed embeddings as the data set: `Session::load_embeddings`, the CLI's
+    /// `probe --data`), `data-ok` (a zip that loads, with files skipped).
     kind: String,
     /// The error message; absent for `data-ok`.
     #[serde(default)]
     message: Option<String>,
-    /// `probe`: the training labels file (default `labels4.txt`).
+    /// `probe`: the training labels file (default `labels4.txt`); `embeddings`: the
+    /// labels file of a `.npy` (none by default).
     #[serde(default)]
     labels: Option<String>,
     /// `data-ok`: the classes found.
@@ -99,6 +101,15 @@ fn run_case(s: &mut Session, case: &Case) -> Result<(), downstream::Error> {
         }
         "probe" => run_probe(case),
         "text" => TextDataset::from_bytes(&bytes, &case.file, &TextColumns::default()).map(drop),
+        "embeddings" => {
+            let labels = case.labels.as_deref().map(|l| (bad(l), l));
+            s.load_embeddings(
+                &bytes,
+                &case.file,
+                labels.as_ref().map(|(b, l)| (b.as_slice(), *l)),
+            )
+            .map(drop)
+        }
         other => panic!("unknown kind {other}"),
     }
 }
@@ -117,7 +128,7 @@ fn every_bad_input_gets_its_message_and_keeps_the_session() {
             failures.push(format!("{}:\n  want {want}\n  got  {got}", case.file));
             continue;
         }
-        if case.kind == "model" || case.kind == "data" {
+        if case.kind == "model" || case.kind == "data" || case.kind == "embeddings" {
             s.embed_all(64, |_, _| {}).unwrap();
             let report = s.evaluate(&EvalConfig::default(), |_, _| true).unwrap();
             assert_eq!(
@@ -159,7 +170,14 @@ fn the_cli_exits_non_zero_with_the_same_message() {
     for case in cases().iter().filter(|c| c.kind != "text") {
         let path = |f: &str| common::fixture(&format!("tests/fixtures/bad/{f}"));
         let file = path(&case.file);
-        let out = if case.kind == "probe" {
+        let out = if case.kind == "embeddings" {
+            let mut args = vec!["probe".as_ref(), "--data".as_ref(), file.as_os_str()];
+            let labels = case.labels.as_deref().map(path);
+            if let Some(l) = &labels {
+                args.extend(["--labels".as_ref(), l.as_os_str()]);
+            }
+            cli(&args)
+        } else if case.kind == "probe" {
             let y = path(case.labels.as_deref().unwrap_or(PROBE_TEST_Y));
             let (tx, ty) = (path(PROBE_TEST_X), path(PROBE_TEST_Y));
             cli(&[

@@ -18,7 +18,7 @@ use downstream::probe::{Features, LogRegConfig};
 use downstream::protocol::{self, Labelled};
 use downstream::session::{CiSettings, EvalConfig, Session};
 use downstream::stats::{self, BootstrapConfig, CiMethod};
-use downstream::{knn, npy, Error, Result};
+use downstream::{embfile, knn, npy, Error, Result};
 use serde_json::{json, Value};
 
 #[derive(Parser)]
@@ -88,16 +88,31 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Train and score a probe on precomputed embeddings ([N, D] .npy, labels one per line).
+    /// Train and score a probe on precomputed embeddings: [N, D] .npy with labels one per
+    /// line, .npz with arrays X and y, or .csv with a label column; a given train/test pair,
+    /// or one file (--data) split like the page.
     Probe {
+        /// Training embeddings (.npy needs --train-y; .npz and .csv carry their labels).
+        #[arg(long, required_unless_present = "data", requires = "test_x")]
+        train_x: Option<PathBuf>,
         #[arg(long)]
-        train_x: PathBuf,
+        train_y: Option<PathBuf>,
+        #[arg(long, requires = "train_x")]
+        test_x: Option<PathBuf>,
         #[arg(long)]
-        train_y: PathBuf,
-        #[arg(long)]
-        test_x: PathBuf,
-        #[arg(long)]
-        test_y: PathBuf,
+        test_y: Option<PathBuf>,
+        /// One embeddings file, split with the page's seeded stratified hold-out (the report is the page's).
+        #[arg(long, conflicts_with_all = ["train_x", "test_x", "preset"])]
+        data: Option<PathBuf>,
+        /// Labels of a --data .npy (one per line, or a 1-D .npy).
+        #[arg(long, requires = "data")]
+        labels: Option<PathBuf>,
+        /// --data: fraction of each class held out for testing.
+        #[arg(long, default_value_t = 0.2, requires = "data")]
+        test_fraction: f64,
+        /// --data: write the report JSON here.
+        #[arg(long, requires = "data")]
+        out: Option<PathBuf>,
         #[command(flatten)]
         probe: ProbeArgs,
         /// A published protocol instead of one fit (logistic regression presets ignore --probe).
@@ -432,9 +447,9 @@ fn read_matrix(path: &Path) -> Result<(Vec<f32>, usize)> {
 
 struct ProbeCmd<'a> {
     train_x: &'a Path,
-    train_y: &'a Path,
+    train_y: Option<&'a Path>,
     test_x: &'a Path,
-    test_y: &'a Path,
+    test_y: Option<&'a Path>,
     spec: ProbeSpec,
     preset: Option<Preset>,
     seed: u64,
@@ -442,11 +457,86 @@ struct ProbeCmd<'a> {
     json: bool,
 }
 
+/// Embeddings and labels: a `.npy` matrix with a labels file (lengths checked by the
+/// probe), or any file `embfile` reads.
+fn read_embeddings(x: &Path, y: Option<&Path>) -> Result<(Vec<f32>, usize, Vec<String>)> {
+    if let (Some(embfile::Kind::Npy), Some(y)) = (embfile::Kind::of(&file_name(x)), y) {
+        let (m, d) = read_matrix(x)?;
+        let labels = if embfile::Kind::of(&file_name(y)) == Some(embfile::Kind::Npy) {
+            npy::read_labels(&read(y)?, &file_name(y))?
+        } else {
+            read_labels(y)?
+        };
+        return Ok((m, d, labels));
+    }
+    let labels = match y {
+        Some(y) => Some((read(y)?, file_name(y))),
+        None => None,
+    };
+    let e = embfile::read(
+        &read(x)?,
+        &file_name(x),
+        labels.as_ref().map(|(b, n)| (b.as_slice(), n.as_str())),
+    )?;
+    Ok((e.x, e.dim, e.labels))
+}
+
+/// `probe --data`: the page's pipeline on precomputed embeddings (seeded stratified
+/// hold-out, the page's report).
+fn probe_split_cmd(
+    data: &Path,
+    labels: Option<&Path>,
+    cfg: EvalConfig,
+    out: Option<&Path>,
+    json: bool,
+) -> Result<()> {
+    let mut session = Session::new();
+    let labels = match labels {
+        Some(y) => Some((read(y)?, file_name(y))),
+        None => None,
+    };
+    let info = session.load_embeddings(
+        &read(data)?,
+        &file_name(data),
+        labels.as_ref().map(|(b, n)| (b.as_slice(), n.as_str())),
+    )?;
+    eprintln!(
+        "embeddings {}: {} rows in {} classes",
+        info.name,
+        info.n,
+        info.classes.len()
+    );
+    let report = session.evaluate(&cfg, |_, _| true)?;
+    if json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", metrics::classification_report(&report.metrics));
+        println!(
+            "\naccuracy {:.4}  macro F1 {:.4}  (seed {}, {} train / {} test, probe {})",
+            report.metrics.accuracy,
+            report.metrics.macro_f1,
+            report.protocol.seed,
+            report.protocol.n_train,
+            report.protocol.n_test,
+            report.probe.kind,
+        );
+        if let Some(ci) = &report.metrics.ci {
+            println!("{}", ci_line(ci));
+        }
+        for w in &report.metrics.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    if let Some(path) = out {
+        write(path, report.to_json().as_bytes())?;
+        eprintln!("report written to {}", path.display());
+    }
+    Ok(())
+}
+
 fn probe_cmd(a: &ProbeCmd<'_>) -> Result<()> {
-    let (xtr, d) = read_matrix(a.train_x)?;
-    let (xte, dte) = read_matrix(a.test_x)?;
-    let ytr_s = read_labels(a.train_y)?;
-    let yte_s = read_labels(a.test_y)?;
+    let (xtr, d, ytr_s) = read_embeddings(a.train_x, a.train_y)?;
+    let (xte, dte, yte_s) = read_embeddings(a.test_x, a.test_y)?;
     let (labels, ytr, yte) = metrics::encode_labels(&ytr_s, &yte_s);
     let k = labels.len();
     let train_f = Features::new(&xtr, d, &file_name(a.train_x))?;
@@ -715,9 +805,38 @@ fn main() -> ExitCode {
             )
         }
         Command::Probe {
-            train_x,
+            data: Some(data),
+            labels,
+            test_fraction,
+            out,
+            probe,
+            seed,
+            ci_resamples,
+            ci_method,
+            json,
+            ..
+        } => probe_split_cmd(
+            data,
+            labels.as_deref(),
+            EvalConfig {
+                seed: *seed,
+                test_fraction: *test_fraction,
+                probe: (probe.probe != ProbeKind::Logreg)
+                    .then(|| probe.spec(LogRegConfig::default())),
+                ci: (*ci_resamples > 0).then(|| CiSettings {
+                    resamples: *ci_resamples,
+                    method: (*ci_method).into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            out.as_deref(),
+            *json,
+        ),
+        Command::Probe {
+            train_x: Some(train_x),
             train_y,
-            test_x,
+            test_x: Some(test_x),
             test_y,
             probe,
             preset,
@@ -725,11 +844,12 @@ fn main() -> ExitCode {
             ci_resamples,
             ci_method,
             json,
+            ..
         } => probe_cmd(&ProbeCmd {
             train_x,
-            train_y,
+            train_y: train_y.as_deref(),
             test_x,
-            test_y,
+            test_y: test_y.as_deref(),
             spec: probe.spec(LogRegConfig::default()),
             preset: *preset,
             seed: *seed,
@@ -741,6 +861,9 @@ fn main() -> ExitCode {
             }),
             json: *json,
         }),
+        Command::Probe { .. } => Err(Error::NotReady(
+            "probe needs --train-x and --test-x, or --data",
+        )),
         Command::Compare {
             report_a,
             report_b,
