@@ -1,7 +1,8 @@
 //! Evaluation protocols and the published presets (see `PROTOCOLS.md`): repeated
 //! stratified hold-out, stratified k-fold, few-shot sampling, the CLIP and DINOv2
-//! logistic-regression C searches, MTEB classification and VTAB-1k. Each returns a
-//! [`ProtocolResult`] naming the preset and every deviation from the reference.
+//! logistic-regression C searches, MTEB classification, SentEval's nested k-fold and
+//! VTAB-1k. Each returns a [`ProtocolResult`] naming the preset and every deviation from
+//! the reference.
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -9,7 +10,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::heads::{self, ProbeSpec};
+use crate::heads::{self, Fitted, ProbeSpec};
 use crate::metrics;
 use crate::probe::{Features, LogRegConfig};
 use crate::split::{stratified_holdout, Split};
@@ -19,6 +20,10 @@ use crate::stats::MeanStd;
 pub const CLIP_C_GRID: [f64; 7] = [1e6, 1e4, 1e2, 1.0, 1e-2, 1e-4, 1e-6];
 /// CLIP's number of binary-search refinement steps.
 pub const CLIP_STEPS: usize = 8;
+/// SentEval's seed of the outer and inner `StratifiedKFold`.
+pub const SENTEVAL_SEED: u64 = 1111;
+/// SentEval's default number of folds (10 recommended).
+pub const SENTEVAL_FOLDS: usize = 5;
 
 /// Labelled features: rows of `x` with their class indices below `n_classes`.
 #[derive(Debug, Clone, Copy)]
@@ -101,6 +106,12 @@ pub struct ProtocolResult {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub c_searches: Vec<CSearch>,
     pub deviations: Vec<String>,
+    /// Predictions behind a full report: the final fit's test predictions (CLIP, DINOv2,
+    /// VTAB), the first run's (MTEB, few-shot, repeated hold-out), or every row's
+    /// out-of-fold prediction in row order (k-fold, SentEval). [`ProtocolResult::detail_of`]
+    /// says which.
+    #[serde(skip)]
+    pub detail: Option<Fitted>,
 }
 
 impl ProtocolResult {
@@ -121,6 +132,28 @@ impl ProtocolResult {
             runs,
             c_searches,
             deviations,
+            detail: None,
+        }
+    }
+
+    fn with_detail(mut self, fitted: Fitted) -> Self {
+        self.detail = Some(fitted);
+        self
+    }
+
+    /// Which predictions [`ProtocolResult::detail`] holds, in words for the report.
+    pub fn detail_of(&self) -> String {
+        match self.preset.as_str() {
+            "stratified_kfold" | "senteval" => {
+                "out-of-fold predictions of every item (each predicted by the fold that held it out)".into()
+            }
+            "clip_linear_probe" | "dinov2_linear_probe" | "vtab_1k" => {
+                "the final fit with the chosen C on the test split".into()
+            }
+            _ => match self.runs.first() {
+                Some(r) => format!("the first run ({}) on its test split", r.run),
+                None => "no run".into(),
+            },
         }
     }
 }
@@ -136,6 +169,16 @@ pub fn fit_score(
     test: Labelled<'_>,
     run: String,
 ) -> Result<RunScore> {
+    Ok(fit_run(spec, train, test, run)?.0)
+}
+
+/// [`fit_score`] that also returns the test predictions.
+pub fn fit_run(
+    spec: &ProbeSpec,
+    train: Labelled<'_>,
+    test: Labelled<'_>,
+    run: String,
+) -> Result<(RunScore, Fitted)> {
     if train.x.dim != test.x.dim {
         return Err(Error::LengthMismatch {
             what: "test feature dimension vs training".into(),
@@ -146,7 +189,7 @@ pub fn fit_score(
     let k = train.n_classes.max(test.n_classes);
     let fitted = heads::fit_predict(spec, train.x, train.y, test.x, k, |_, _| true)?;
     let m = metrics::evaluate(test.y, &fitted.pred, &names(k), None)?;
-    Ok(RunScore {
+    let score = RunScore {
         run,
         n_train: train.x.rows(),
         n_test: test.x.rows(),
@@ -157,7 +200,8 @@ pub fn fit_score(
             ProbeSpec::LogisticRegression { c, .. } => Some(*c),
             _ => None,
         },
-    })
+    };
+    Ok((score, fitted))
 }
 
 fn fit_score_rows(
@@ -166,6 +210,16 @@ fn fit_score_rows(
     split: &Split,
     run: String,
 ) -> Result<RunScore> {
+    Ok(fit_run_rows(spec, data, split, run)?.0)
+}
+
+/// [`fit_run`] on the rows of `split`.
+fn fit_run_rows(
+    spec: &ProbeSpec,
+    data: Labelled<'_>,
+    split: &Split,
+    run: String,
+) -> Result<(RunScore, Fitted)> {
     let (xtr, ytr) = data.subset(&split.train);
     let (xte, yte) = data.subset(&split.test);
     let d = data.x.dim;
@@ -181,7 +235,32 @@ fn fit_score_rows(
         data.n_classes,
         "test",
     )?;
-    fit_score(spec, train, test, run)
+    fit_run(spec, train, test, run)
+}
+
+/// Every row's prediction from the fold that held it out, in row order: `splits` are
+/// folds whose test parts partition `0..n`, `fits` their test predictions.
+fn out_of_fold(n: usize, k: usize, splits: &[Split], fits: Vec<Fitted>) -> Result<Fitted> {
+    let mut pred = vec![0usize; n];
+    let mut proba = vec![0.0; n * k];
+    let mut seen = vec![false; n];
+    let mut info = None;
+    for (split, fit) in splits.iter().zip(fits) {
+        for (j, &r) in split.test.iter().enumerate() {
+            pred[r] = fit.pred[j];
+            proba[r * k..(r + 1) * k].copy_from_slice(&fit.proba[j * k..(j + 1) * k]);
+            seen[r] = true;
+        }
+        info = Some(fit.info);
+    }
+    match (seen.iter().all(|&s| s), info) {
+        (true, Some(info)) => Ok(Fitted { pred, proba, info }),
+        _ => Err(Error::InvalidValue {
+            name: "folds",
+            value: splits.len().to_string(),
+            why: "the test folds do not cover every row".into(),
+        }),
+    }
 }
 
 /// Repeated stratified hold-out: one split per seed ([`stratified_holdout`]), mean ± std.
@@ -199,20 +278,25 @@ pub fn repeated_holdout(
         });
     }
     let classes = names(data.n_classes);
-    let runs = seeds
-        .iter()
-        .map(|&s| {
-            let split = stratified_holdout(data.y, &classes, test_fraction, s)?;
-            fit_score_rows(spec, data, &split, format!("seed {s}"))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(ProtocolResult::new(
+    let mut runs = Vec::with_capacity(seeds.len());
+    let mut first = None;
+    for &s in seeds {
+        let split = stratified_holdout(data.y, &classes, test_fraction, s)?;
+        let (run, fitted) = fit_run_rows(spec, data, &split, format!("seed {s}"))?;
+        runs.push(run);
+        first.get_or_insert(fitted);
+    }
+    let result = ProtocolResult::new(
         "repeated_stratified_holdout",
         spec.kind(),
         runs,
         Vec::new(),
         Vec::new(),
-    ))
+    );
+    Ok(match first {
+        Some(f) => result.with_detail(f),
+        None => result,
+    })
 }
 
 /// Stratified k-fold splits: each class's rows are shuffled by a ChaCha8 generator seeded
@@ -284,18 +368,22 @@ pub fn kfold(
             ));
         }
     }
-    let runs = splits
+    let (runs, fits): (Vec<_>, Vec<_>) = splits
         .iter()
         .enumerate()
-        .map(|(f, s)| fit_score_rows(spec, data, s, format!("fold {}", f + 1)))
-        .collect::<Result<Vec<_>>>()?;
+        .map(|(f, s)| fit_run_rows(spec, data, s, format!("fold {}", f + 1)))
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
+    let oof = out_of_fold(data.x.rows(), data.n_classes, &splits, fits)?;
     Ok(ProtocolResult::new(
         "stratified_kfold",
         spec.kind(),
         runs,
         Vec::new(),
         deviations,
-    ))
+    )
+    .with_detail(oof))
 }
 
 fn class_counts(y: &[usize], k: usize) -> Vec<usize> {
@@ -359,6 +447,7 @@ pub fn few_shot(
     seeds: &[u64],
 ) -> Result<ProtocolResult> {
     let mut runs = Vec::with_capacity(seeds.len());
+    let mut first = None;
     for &s in seeds {
         let rows = few_shot_rows(train.y, train.n_classes, shots, s)?;
         let (x, y) = train.subset(&rows);
@@ -368,15 +457,21 @@ pub fn few_shot(
             train.n_classes,
             "few-shot",
         )?;
-        runs.push(fit_score(spec, sub, test, format!("seed {s}"))?);
+        let (run, fitted) = fit_run(spec, sub, test, format!("seed {s}"))?;
+        runs.push(run);
+        first.get_or_insert(fitted);
     }
-    Ok(ProtocolResult::new(
+    let result = ProtocolResult::new(
         &format!("few_shot_{shots}"),
         spec.kind(),
         runs,
         Vec::new(),
         Vec::new(),
-    ))
+    );
+    Ok(match first {
+        Some(f) => result.with_detail(f),
+        None => result,
+    })
 }
 
 /// CLIP's C search (CoOp `lpclip/linear_probe.py`): validation accuracy of every C of
@@ -490,7 +585,7 @@ pub fn clip_linear_probe(
         (&xf, &yf, ["fitting rows", "fit"]),
         (&xv, &yv, ["validation rows", "val"]),
     )?;
-    let run = fit_score(&spec, train, test, "test".into())?;
+    let (run, fitted) = fit_run(&spec, train, test, "test".into())?;
     Ok(ProtocolResult::new(
         "clip_linear_probe",
         spec.kind(),
@@ -500,7 +595,8 @@ pub fn clip_linear_probe(
             format!("validation split: a stratified {val_fraction} of the training set (seed {seed}), not the data set's own"),
             "solver: Downstream's L-BFGS (stopping rule as scikit-learn's lbfgs, tol 1e-4)".into(),
         ],
-    ))
+    )
+    .with_detail(fitted))
 }
 
 /// DINOv2's logistic regression: C from [`dinov2_c_grid`] by accuracy on a stratified
@@ -547,7 +643,7 @@ pub fn dinov2_linear_probe(
         max_iter,
         tol,
     });
-    let run = fit_score(&spec, train, test, "test".into())?;
+    let (run, fitted) = fit_run(&spec, train, test, "test".into())?;
     Ok(ProtocolResult::new(
         "dinov2_linear_probe",
         spec.kind(),
@@ -560,7 +656,8 @@ pub fn dinov2_linear_probe(
             format!("validation split: a stratified 10 % of the training set (seed {seed})"),
             "solver: Downstream's L-BFGS on the CPU instead of cuML's".into(),
         ],
-    ))
+    )
+    .with_detail(fitted))
 }
 
 /// MTEB classification: `n_experiments` times, undersample `train` to at most
@@ -589,6 +686,7 @@ pub fn mteb(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut order: Vec<usize> = (0..train.x.rows()).collect();
     let mut runs = Vec::with_capacity(n_experiments);
+    let mut first = None;
     for e in 0..n_experiments {
         order.shuffle(&mut rng);
         let mut taken = vec![0usize; train.n_classes];
@@ -610,14 +708,11 @@ pub fn mteb(
             train.n_classes,
             "train",
         )?;
-        runs.push(fit_score(
-            &spec,
-            sub,
-            test,
-            format!("experiment {}", e + 1),
-        )?);
+        let (run, fitted) = fit_run(&spec, sub, test, format!("experiment {}", e + 1))?;
+        runs.push(run);
+        first.get_or_insert(fitted);
     }
-    Ok(ProtocolResult::new(
+    let result = ProtocolResult::new(
         "mteb_classification",
         spec.kind(),
         runs,
@@ -625,7 +720,11 @@ pub fn mteb(
         vec![format!(
             "undersampling order from ChaCha8 (seed {seed}), not numpy's RandomState(42)"
         )],
-    ))
+    );
+    Ok(match first {
+        Some(f) => result.with_detail(f),
+        None => result,
+    })
 }
 
 /// VTAB-1k: 1,000 training rows drawn with a seeded shuffle, split 800 / 200; C tuned
@@ -656,7 +755,7 @@ pub fn vtab_1k(train: Labelled<'_>, test: Labelled<'_>, seed: u64) -> Result<Pro
         train.n_classes,
         "train1000",
     )?;
-    let run = fit_score(&spec, all, test, "test".into())?;
+    let (run, fitted) = fit_run(&spec, all, test, "test".into())?;
     Ok(ProtocolResult::new(
         "vtab_1k",
         spec.kind(),
@@ -666,7 +765,112 @@ pub fn vtab_1k(train: Labelled<'_>, test: Labelled<'_>, seed: u64) -> Result<Pro
             format!("the 1,000 training rows are a seeded random draw (seed {seed}), not the first 1,000 of the split"),
             "VTAB tunes fine-tuning settings; here the logistic-regression C, with the CLIP search".into(),
         ],
-    ))
+    )
+    .with_detail(fitted))
+}
+
+/// SentEval's C grid: 2^-2, 2^-1, …, 2^3.
+pub fn senteval_c_grid() -> Vec<f64> {
+    (-2..=3).map(|e| 2f64.powi(e)).collect()
+}
+
+/// SentEval's nested stratified k-fold (`senteval/tools/validation.py`,
+/// `InnerKFoldClassifier`, scikit-learn path): `folds` outer folds and, inside each outer
+/// training part, `folds` inner folds (both seeded with `seed`; SentEval's is
+/// [`SENTEVAL_SEED`]); the C of [`senteval_c_grid`] with the best mean inner validation
+/// accuracy is refit on the outer training part and scored on the outer test part. The
+/// logistic regression is scikit-learn's default as SentEval uses it (max_iter 100, tol
+/// 1e-4). Mean ± std over the outer folds; the detail is every row's out-of-fold prediction.
+pub fn senteval(data: Labelled<'_>, folds: usize, seed: u64) -> Result<ProtocolResult> {
+    let outer = stratified_kfold_splits(data.y, data.n_classes, folds, seed)?;
+    let lr = LogRegConfig {
+        c: 1.0,
+        max_iter: 100,
+        tol: 1e-4,
+    };
+    let mut result = senteval_with_splits(
+        data,
+        &outer,
+        |_, y| stratified_kfold_splits(y, data.n_classes, folds, seed),
+        lr,
+    )?;
+    result.deviations = vec![
+        format!("folds from Downstream's stratified k-fold (ChaCha8, seed {seed}), not scikit-learn's StratifiedKFold(shuffle=True, random_state=1111)"),
+        "solver: Downstream's L-BFGS with scikit-learn's defaults (max_iter 100, tol 1e-4)".into(),
+    ];
+    Ok(result)
+}
+
+/// [`senteval`] on given folds: `outer` splits of `data`'s rows (test parts partitioning
+/// them), `inner(f, y)` the splits of outer fold `f`'s training rows (labels `y`; indices
+/// into those rows); `lr` gives max_iter and tol. Every C's inner score is the mean
+/// validation accuracy in percent rounded to 2 decimals, and the first best C wins
+/// (SentEval's `round(100 * np.mean(regscores), 2)` and `np.argmax`).
+pub fn senteval_with_splits(
+    data: Labelled<'_>,
+    outer: &[Split],
+    mut inner: impl FnMut(usize, &[usize]) -> Result<Vec<Split>>,
+    lr: LogRegConfig,
+) -> Result<ProtocolResult> {
+    let d = data.x.dim;
+    let spec = |c| {
+        ProbeSpec::logistic(LogRegConfig {
+            c,
+            max_iter: lr.max_iter,
+            tol: lr.tol,
+        })
+    };
+    let (mut runs, mut searches, mut fits) = (Vec::new(), Vec::new(), Vec::new());
+    for (f, split) in outer.iter().enumerate() {
+        let (xtr, ytr) = data.subset(&split.train);
+        let train = Labelled::new(
+            Features::new(&xtr, d, "outer training rows")?,
+            &ytr,
+            data.n_classes,
+            "outer train",
+        )?;
+        let inner_splits = inner(f, &ytr)?;
+        if inner_splits.is_empty() {
+            return Err(Error::InvalidParameter {
+                name: "inner folds",
+                value: "0".into(),
+                why: "the nested k-fold needs at least one inner fold",
+            });
+        }
+        let mut trials = Vec::new();
+        let mut best = (f64::NEG_INFINITY, 1.0);
+        for c in senteval_c_grid() {
+            let mut sum = 0.0;
+            for s in &inner_splits {
+                sum += fit_score_rows(&spec(c), train, s, String::new())?.accuracy;
+            }
+            let mean = sum / inner_splits.len() as f64;
+            let score = (100.0 * mean * 100.0).round_ties_even() / 100.0;
+            if score > best.0 {
+                best = (score, c);
+            }
+            trials.push(CTrial {
+                c,
+                val_accuracy: mean,
+            });
+        }
+        let (run, fitted) = fit_run_rows(&spec(best.1), data, split, format!("fold {}", f + 1))?;
+        runs.push(run);
+        fits.push(fitted);
+        searches.push(CSearch {
+            trials,
+            chosen: best.1,
+        });
+    }
+    let oof = out_of_fold(data.x.rows(), data.n_classes, outer, fits)?;
+    Ok(ProtocolResult::new(
+        "senteval",
+        "logistic_regression",
+        runs,
+        searches,
+        Vec::new(),
+    )
+    .with_detail(oof))
 }
 
 #[cfg(test)]
@@ -686,6 +890,110 @@ mod tests {
         }
         assert!(seen.iter().all(|&c| c == 1));
         assert_eq!(splits, stratified_kfold_splits(&labels, 2, 5, 1).unwrap());
+    }
+
+    /// tests/fixtures/probes/senteval.json: SentEval's nested k-fold with scikit-learn
+    /// (tools/make_probe_suite_fixtures.py), folds from StratifiedKFold(5, shuffle=True,
+    /// random_state=1111), fits to the optimum (tol 1e-10). Same folds here: every C's inner
+    /// accuracy, the chosen C and the test accuracy of every outer fold must equal it.
+    #[test]
+    fn senteval_matches_scikit_learn_on_its_folds() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/probes/senteval.json"
+        );
+        let f: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let usizes = |v: &serde_json::Value| -> Vec<usize> {
+            serde_json::from_value::<Vec<usize>>(v.clone()).unwrap()
+        };
+        let rows: Vec<Vec<f64>> = serde_json::from_value(f["x"].clone()).unwrap();
+        let x: Vec<f32> = rows.iter().flatten().map(|&v| v as f32).collect();
+        let y = usizes(&f["y"]);
+        let data =
+            Labelled::new(Features::new(&x, rows[0].len(), "x").unwrap(), &y, 3, "y").unwrap();
+        let complement = |n: usize, test: &[usize]| Split {
+            train: (0..n).filter(|i| test.binary_search(i).is_err()).collect(),
+            test: test.to_vec(),
+        };
+        let folds = f["folds"].as_array().unwrap();
+        let outer: Vec<Split> = folds
+            .iter()
+            .map(|fo| complement(y.len(), &usizes(&fo["test_index"])))
+            .collect();
+        let lr = LogRegConfig {
+            c: 1.0,
+            max_iter: f["max_iter"].as_u64().unwrap() as usize,
+            tol: f["tol"].as_f64().unwrap(),
+        };
+        let result = senteval_with_splits(
+            data,
+            &outer,
+            |i, yi| {
+                Ok(folds[i]["inner_test_index"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| complement(yi.len(), &usizes(t)))
+                    .collect())
+            },
+            lr,
+        )
+        .unwrap();
+        let grid: Vec<f64> = serde_json::from_value(f["c_grid"].clone()).unwrap();
+        assert_eq!(senteval_c_grid(), grid);
+        assert_eq!(result.runs.len(), folds.len());
+        for (i, fo) in folds.iter().enumerate() {
+            let want: Vec<f64> = serde_json::from_value(fo["inner_mean_accuracy"].clone()).unwrap();
+            let got: Vec<f64> = result.c_searches[i]
+                .trials
+                .iter()
+                .map(|t| t.val_accuracy)
+                .collect();
+            for (g, w) in got.iter().zip(&want) {
+                assert!(
+                    (g - w).abs() < 1e-12,
+                    "fold {i}: inner accuracies {got:?} vs {want:?}"
+                );
+            }
+            assert_eq!(
+                result.c_searches[i].chosen,
+                fo["chosen"].as_f64().unwrap(),
+                "fold {i}"
+            );
+            assert_eq!(result.runs[i].c, Some(fo["chosen"].as_f64().unwrap()));
+            let acc = fo["test_accuracy"].as_f64().unwrap();
+            assert!((result.runs[i].accuracy - acc).abs() < 1e-12, "fold {i}");
+        }
+        let mean = f["test_accuracy_mean"].as_f64().unwrap();
+        assert!((result.accuracy.mean - mean).abs() < 1e-12);
+        // The detail holds every row's out-of-fold prediction; its accuracy pools the folds.
+        let detail = result.detail.unwrap();
+        let correct = detail.pred.iter().zip(&y).filter(|(p, t)| p == t).count();
+        let pooled: f64 = folds
+            .iter()
+            .map(|fo| {
+                fo["test_accuracy"].as_f64().unwrap() * usizes(&fo["test_index"]).len() as f64
+            })
+            .sum();
+        assert_eq!(correct as f64, pooled.round());
+    }
+
+    #[test]
+    fn senteval_preset_runs_and_names_itself() {
+        let x: Vec<f32> = (0..60)
+            .map(|i| ((i * 7) % 11) as f32 + (i / 20) as f32 * 5.0)
+            .collect();
+        let y: Vec<usize> = (0..30).map(|i| i / 10).collect();
+        let data = Labelled::new(Features::new(&x, 2, "x").unwrap(), &y, 3, "y").unwrap();
+        let r = senteval(data, SENTEVAL_FOLDS, SENTEVAL_SEED).unwrap();
+        assert_eq!(
+            (r.preset.as_str(), r.runs.len(), r.c_searches.len()),
+            ("senteval", 5, 5)
+        );
+        assert_eq!(r.detail.unwrap().pred.len(), 30);
+        assert!(!r.deviations.is_empty());
+        assert!(senteval(data, 1, 0).is_err());
     }
 
     #[test]

@@ -5,7 +5,7 @@ metrics, the statistics and the CLIP C search.
 Recipe (from the repo root, deterministic; versions in tools/requirements.txt plus
 statsmodels):
 
-    python3 tools/make_probe_suite_fixtures.py
+    python3 tools/make_probe_suite_fixtures.py [FILE ...]   # all files, or only those named
 
 Data: the digits split of tests/fixtures/probe/ (tools/make_probe_fixtures.py:
 load_digits, pixels / 16 as float32, 1,437 train / 360 test) and small random cases.
@@ -22,7 +22,13 @@ Files:
     clip_search.json  CoOp lpclip/linear_probe.py's C search, transcribed, on a synthetic
                       validation-accuracy function; and the search run with scikit-learn on
                       the digits split (validation = stratified 20 % of train, random_state=0)
+    senteval.json     SentEval's nested k-fold (senteval/tools/validation.py,
+                      InnerKFoldClassifier.run, scikit-learn path) transcribed, on seeded
+                      3-class Gaussian blobs: StratifiedKFold(5, shuffle=True,
+                      random_state=1111) outside and inside, C in 2^-2..2^3, the folds, every
+                      C's inner score, the chosen C and the test accuracy of each outer fold
 """
+import sys
 import json
 import os
 
@@ -35,7 +41,7 @@ from sklearn.calibration import calibration_curve
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (average_precision_score, precision_recall_curve,
                              roc_curve, top_k_accuracy_score)
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.neighbors import KNeighborsClassifier
 from statsmodels.stats.contingency_tables import mcnemar as sm_mcnemar
 
@@ -295,10 +301,59 @@ def clip_fixture():
     return out
 
 
+def senteval_fixture():
+    """SentEval's InnerKFoldClassifier.run with scikit-learn, transcribed. SentEval fits
+    LogisticRegression(C=reg, random_state=1111) at scikit-learn's default tol 1e-4, where
+    lbfgs stops before the optimum and predictions depend on the solver path (see README);
+    the reference fits to the optimum (tol 1e-10, max_iter 10000) instead."""
+    rng = np.random.RandomState(7)
+    n_per, dim = 50, 6
+    centres = rng.normal(0.0, 1.0, (3, dim))
+    X = np.vstack([c + rng.normal(0.0, 1.5, (n_per, dim)) for c in centres]).astype(np.float32)
+    y = np.repeat(np.arange(3), n_per)
+    X64 = X.astype(np.float64)
+    tol, max_iter = 1e-10, 10000
+    regs = [2 ** t for t in range(-2, 4, 1)]
+    skf = StratifiedKFold(n_splits=5, shuffle=True, random_state=1111)
+    innerskf = StratifiedKFold(n_splits=5, shuffle=True, random_state=1111)
+    folds = []
+    for train_idx, test_idx in skf.split(X64, y):
+        X_train, X_test = X64[train_idx], X64[test_idx]
+        y_train, y_test = y[train_idx], y[test_idx]
+        inner = list(innerskf.split(X_train, y_train))
+        scores, means = [], []
+        for reg in regs:
+            regscores = []
+            for inner_train_idx, inner_test_idx in inner:
+                clf = LogisticRegression(C=reg, random_state=1111, tol=tol, max_iter=max_iter)
+                clf.fit(X_train[inner_train_idx], y_train[inner_train_idx])
+                regscores.append(clf.score(X_train[inner_test_idx], y_train[inner_test_idx]))
+            scores.append(round(100 * np.mean(regscores), 2))
+            means.append(float(np.mean(regscores)))
+        optreg = regs[int(np.argmax(scores))]
+        clf = LogisticRegression(C=optreg, random_state=1111, tol=tol, max_iter=max_iter)
+        clf.fit(X_train, y_train)
+        folds.append({
+            "test_index": np.sort(test_idx).tolist(),
+            "inner_test_index": [np.sort(t).tolist() for _, t in inner],
+            "inner_mean_accuracy": means,
+            "scores": scores,
+            "chosen": float(optreg),
+            "test_accuracy": float(clf.score(X_test, y_test)),
+        })
+    return {"versions": VERSIONS, "x": X.tolist(), "y": y.tolist(), "c_grid": [float(r) for r in regs],
+            "tol": tol, "max_iter": max_iter, "folds": folds,
+            "test_accuracy_mean": float(np.mean([f["test_accuracy"] for f in folds]))}
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    only = set(sys.argv[1:])
     for name, make in [("knn.json", knn_fixture), ("metrics.json", metrics_fixture),
-                       ("stats.json", stats_fixture), ("clip_search.json", clip_fixture)]:
+                       ("stats.json", stats_fixture), ("clip_search.json", clip_fixture),
+                       ("senteval.json", senteval_fixture)]:
+        if only and name not in only:
+            continue
         with open(os.path.join(OUT, name), "w") as f:
             json.dump(make(), f, separators=(",", ":"))
         print(name, os.path.getsize(os.path.join(OUT, name)), "bytes")
