@@ -2,7 +2,19 @@
 
 import { WorkerError } from './client.js';
 import { Engine, poolSize } from './engine.js';
-import { classOrder, confusionMatrixSvg, normalizeMatrix, perClassBarsSvg } from './charts.js';
+import {
+  calibrationSvg,
+  classOrder,
+  confusionMatrixSvg,
+  fewShotPoints,
+  learningCurveSvg,
+  lossCurveSvg,
+  normalizeMatrix,
+  perClassBarsSvg,
+  pickCurveClasses,
+  prCurvesSvg,
+  rocCurvesSvg,
+} from './charts.js';
 import { htmlReport } from './htmlreport.js';
 import { downloadBlob, matrixCsv, reportFragment, reportFromHash, svgText, svgToPngBlob } from './share.js';
 import {
@@ -63,6 +75,16 @@ const ui = {
   gallery: $('sample-gallery'),
   cacheNote: $('cache-note'),
   clearCache: $('clear-cache'),
+  curvesBlock: $('curves-block'),
+  curveClasses: $('curve-classes'),
+  prCurves: $('pr-curves'),
+  rocCurves: $('roc-curves'),
+  calibration: $('calibration-chart'),
+  trainingBlock: $('training-block'),
+  lossFigure: $('loss-figure'),
+  lossChart: $('loss-chart'),
+  learningFigure: $('learning-figure'),
+  learningChart: $('learning-chart'),
 };
 
 const params = new URLSearchParams(location.search);
@@ -311,6 +333,47 @@ function renderBars() {
   ui.perClassChart.replaceChildren(perClassBarsSvg(m.confusion_matrix.labels, m.per_class));
 }
 
+/** Fills the curve class select for a report: every class when few, else AP-ranked picks or one class. */
+function fillCurveClasses(labels) {
+  const k = labels.length;
+  const opts = k <= 8
+    ? [['all', `All ${k} classes`]]
+    : [['extremes', '4 lowest and 4 highest AP'], ['worst', '8 lowest average precision'], ['best', '8 highest average precision'], ...(k <= 30 ? [['all', `All ${k} classes`]] : [])];
+  ui.curveClasses.replaceChildren(
+    ...opts.map(([value, text]) => Object.assign(document.createElement('option'), { value, textContent: text })),
+    ...labels.map((l, i) => Object.assign(document.createElement('option'), { value: `class:${i}`, textContent: `Only ${l}` })),
+  );
+}
+
+/** PR, ROC and calibration charts from report.metrics.curves; training loss and few-shot curves when present. */
+function renderCurves() {
+  const report = state.report;
+  const curves = report?.metrics?.curves;
+  const hasCurves = Array.isArray(curves?.per_class) && curves.per_class.length > 0;
+  ui.curvesBlock.hidden = !hasCurves;
+  if (hasCurves) {
+    const classes = pickCurveClasses(curves.per_class, { mode: ui.curveClasses.value || 'extremes' });
+    ui.prCurves.replaceChildren(prCurvesSvg(curves, { classes }));
+    ui.rocCurves.replaceChildren(rocCurvesSvg(curves, { classes }));
+    const labels = report.metrics.confusion_matrix?.labels ?? [];
+    ui.calibration.replaceChildren(calibrationSvg(curves.calibration, { ece: report.metrics.ece, positiveLabel: labels[1] }));
+  } else {
+    for (const c of [ui.prCurves, ui.rocCurves, ui.calibration]) c.replaceChildren();
+  }
+  const probe = report?.probe ?? {};
+  const loss = Array.isArray(probe.loss_per_iteration) && probe.loss_per_iteration.length > 0
+    ? { values: probe.loss_per_iteration, unit: 'iteration' }
+    : Array.isArray(probe.loss_per_epoch) && probe.loss_per_epoch.length > 0
+      ? { values: probe.loss_per_epoch, unit: 'epoch' }
+      : null;
+  ui.lossFigure.hidden = !loss;
+  ui.lossChart.replaceChildren(...(loss ? [lossCurveSvg(loss.values, { unit: loss.unit })] : []));
+  const shots = fewShotPoints(report);
+  ui.learningFigure.hidden = !shots;
+  ui.learningChart.replaceChildren(...(shots ? [learningCurveSvg(shots)] : []));
+  ui.trainingBlock.hidden = !loss && !shots;
+}
+
 /** Roving tab stop: cell becomes the one focusable cell and gets focus. */
 function moveFocus(cell) {
   for (const c of ui.matrix.querySelectorAll('.cell[tabindex="0"]')) c.setAttribute('tabindex', '-1');
@@ -420,6 +483,8 @@ function showReport(report, reportJson, { seconds, source, run } = {}) {
   renderRunInfo(ui.runInfo, report);
   renderMatrix();
   renderBars();
+  fillCurveClasses(report.metrics?.curves?.per_class?.map((c) => c.label) ?? []);
+  renderCurves();
   renderPerClassTable(ui.perClass, report.metrics);
   ui.resultsNote.hidden = true;
   ui.shareBox.hidden = true;
@@ -768,6 +833,7 @@ ui.shareLink.addEventListener('click', makeShareLink);
 ui.reportInput.addEventListener('change', () => openReportFile(ui.reportInput.files?.[0]));
 ui.cmNormalize.addEventListener('change', renderMatrix);
 ui.cmSort.addEventListener('change', renderMatrix);
+ui.curveClasses.addEventListener('change', renderCurves);
 ui.matrix.addEventListener('click', (event) => {
   const cell = event.target.closest?.('.cell');
   if (cell) openGallery(cell);

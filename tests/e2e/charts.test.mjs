@@ -13,6 +13,21 @@ useBrowser();
 const SNAPSHOTS = path.join(ROOT, 'tests/e2e/snapshots');
 const UPDATE = process.env.UPDATE_SNAPSHOTS === '1';
 
+/**
+ * Curve points of three classes in the shape of report.metrics.curves, from scikit-learn 1.9.1
+ * (`precision_recall_curve`, `roc_curve` with the first +inf threshold dropped as the report
+ * does, `average_precision_score`) on y_true = [0,0,1,1,2,2,0,1] with one-vs-rest scores
+ * cat [.9,.3,.35,.2,.1,.4,.6,.5], dog [.05,.5,.6,.3,.2,.3,.3,.4], fish [.05,.2,.05,.5,.7,.3,.1,.1].
+ * `roc_auc_score` of the three: SKLEARN_AUC.
+ */
+const CURVES = {
+  per_class: [{"label": "cat", "average_precision": 0.8333333333333333, "pr": {"precision": [0.375, 0.42857142857142855, 0.5, 0.4, 0.5, 0.6666666666666666, 1.0, 1.0, 1.0], "recall": [1.0, 1.0, 1.0, 0.6666666666666666, 0.6666666666666666, 0.6666666666666666, 0.6666666666666666, 0.3333333333333333, 0.0], "thresholds": [0.1, 0.2, 0.3, 0.35, 0.4, 0.5, 0.6, 0.9]}, "roc": {"fpr": [0.0, 0.0, 0.0, 0.6, 0.6, 1.0], "tpr": [0.0, 0.3333333333333333, 0.6666666666666666, 0.6666666666666666, 1.0, 1.0], "thresholds": [0.9, 0.6, 0.35, 0.3, 0.1]}}, {"label": "dog", "average_precision": 0.7222222222222222, "pr": {"precision": [0.375, 0.42857142857142855, 0.5, 0.6666666666666666, 0.5, 1.0, 1.0], "recall": [1.0, 1.0, 1.0, 0.6666666666666666, 0.3333333333333333, 0.3333333333333333, 0.0], "thresholds": [0.05, 0.2, 0.3, 0.4, 0.5, 0.6]}, "roc": {"fpr": [0.0, 0.0, 0.2, 0.2, 0.6, 1.0], "tpr": [0.0, 0.3333333333333333, 0.3333333333333333, 0.6666666666666666, 1.0, 1.0], "thresholds": [0.6, 0.5, 0.4, 0.3, 0.05]}}, {"label": "fish", "average_precision": 0.8333333333333333, "pr": {"precision": [0.25, 0.3333333333333333, 0.5, 0.6666666666666666, 0.5, 1.0, 1.0], "recall": [1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.0], "thresholds": [0.05, 0.1, 0.2, 0.3, 0.5, 0.7]}, "roc": {"fpr": [0.0, 0.0, 0.16666666666666666, 0.16666666666666666, 0.3333333333333333, 1.0], "tpr": [0.0, 0.5, 0.5, 1.0, 1.0, 1.0], "thresholds": [0.7, 0.5, 0.3, 0.2, 0.05]}}],
+  calibration: { of: 'top_label', n_bins: 10, prob_true: [0.5, 0.6666666666666666, 1], prob_pred: [0.45, 0.6333333333333333, 0.85] },
+};
+const SKLEARN_AUC = [0.8, 0.7999999999999999, 0.9166666666666667];
+/** The same curves with fish's ROC missing, as the report has it for a class with no test negatives. */
+const CURVES_NO_FISH_ROC = { ...CURVES, per_class: CURVES.per_class.map((c) => (c.label === 'fish' ? { ...c, roc: undefined } : c)) };
+
 /** Fixed inputs: [snapshot name, chart function, arguments]. */
 const CASES = [
   ['cm-2-counts', 'confusionMatrixSvg', [['neg', 'pos'], [[5, 1], [2, 7]], { normalize: 'none' }]],
@@ -31,6 +46,16 @@ const CASES = [
       },
     ],
   ],
+  ['pr-3', 'prCurvesSvg', [CURVES, { classes: [0, 1, 2] }]],
+  ['roc-3', 'rocCurvesSvg', [CURVES, { classes: [0, 1, 2] }]],
+  ['roc-3-one-missing', 'rocCurvesSvg', [CURVES_NO_FISH_ROC, { classes: [0, 1, 2] }]],
+  ['calibration-top-label', 'calibrationSvg', [CURVES.calibration, { ece: 0.0734 }]],
+  ['calibration-binary', 'calibrationSvg', [{ of: 'positive_class', n_bins: 10, prob_true: [0, 0.5, 1], prob_pred: [0.1, 0.55, 0.9] }, { ece: 0.05, positiveLabel: 'pos' }]],
+  ['loss-iterations', 'lossCurveSvg', [[310.9, 120.5, 80.25, 61.0, 60.5, 60.49], { unit: 'iteration' }]],
+  ['loss-epochs', 'lossCurveSvg', [[2.3, 1.1, 0.7, 0.52, 0.41], { unit: 'epoch' }]],
+  ['learning-curve', 'learningCurveSvg', [[{ shots: 1, mean: 0.41, std: 0.06 }, { shots: 2, mean: 0.55, std: 0.05 }, { shots: 4, mean: 0.68, std: 0.04 }, { shots: 8, mean: 0.79, std: 0.02 }, { shots: 16, mean: 0.86, std: 0.01 }]]],
+  ['scatter-3', 'scatterSvg', [[-1.5, 0.2, -1.2, 0.4, 0.1, 1.3, 0.3, 1.1, 1.4, -0.9, 1.1, -1.2], [0, 0, 1, 1, 2, 2], ['cat', 'dog', 'fish'], { items: [10, 11, 12, 13, 14, 15], pred: [0, 1, 1, 1, 2, 2], explained: [0.52, 0.31] }]],
+  ['diff-3', 'diffMatrixSvg', [['cat', 'dog', 'fish'], [[4, 1, 0], [2, 2, 1], [0, 3, 5]], [[5, 0, 0], [1, 3, 1], [0, 4, 4]]]],
 ];
 
 /** One element per line, every decimal number with 3 decimals. */
@@ -85,6 +110,52 @@ test('normalised snapshot values are scikit-learn’s', { timeout: TEST_TIMEOUT 
     ];
     assert.deepEqual(values.pred, sklearnPred);
     assert.deepEqual(values.zeroRow, [[0.8, 0.2, 0], [0.4, 0.4, 0.2], [0, 0, 0]]);
+  } finally {
+    await context.close();
+  }
+});
+
+test('curve charts: ROC AUCs are scikit-learn’s, class picks, few-shot points, colour-blind palette', { timeout: TEST_TIMEOUT }, async () => {
+  const { context, page } = await openPage('', { wait: null });
+  try {
+    const out = await page.evaluate(async ([curves]) => {
+      const c = await import('/www/charts.js');
+      const roc = c.rocCurvesSvg(curves, { classes: [0, 1, 2] });
+      const per = Array.from({ length: 20 }, (_, i) => ({ label: `c${i}`, average_precision: ((i * 7) % 20) / 20 }));
+      return {
+        aucs: [...roc.querySelectorAll('path.series')].map((p) => Number(p.dataset.auc)),
+        legend: [...roc.querySelectorAll('.legend text')].map((t) => t.textContent),
+        pr: [...c.prCurvesSvg(curves, { classes: [2, 0] }).querySelectorAll('path.series')].map((p) => p.dataset.class),
+        extremes: c.pickCurveClasses(per),
+        worst: c.pickCurveClasses(per, { mode: 'worst', max: 3 }),
+        best: c.pickCurveClasses(per, { mode: 'best', max: 3 }),
+        one: c.pickCurveClasses(per, { mode: 'class:7' }),
+        bad: c.pickCurveClasses(per, { mode: 'class:99' }),
+        few: c.pickCurveClasses(per.slice(0, 5)),
+        shots: c.fewShotPoints({ protocol: { name: 'few-shot', few_shot: [{ shots: 4, mean: 0.7, std: 0.1 }, { shots: 1, mean: 0.4, std: 0.2 }] } }),
+        nested: c.fewShotPoints({ protocol: { name: 'x', curve: { points: [{ shots: 2, mean: 0.5, std: 0 }] } } }),
+        none: c.fewShotPoints({ protocol: { name: 'holdout', seed: 0 } }),
+        colors: [c.seriesColor(0, 8), c.seriesColor(7, 8), c.seriesColor(0, 9), c.seriesColor(8, 9)],
+        loss: c.lossCurveSvg([3, 2, 1], { unit: 'epoch' }).querySelector('path.series').dataset.steps,
+      };
+    }, [CURVES]);
+    // Trapezoidal area under the report's ROC points equals roc_auc_score (scikit-learn 1.9.1).
+    out.aucs.forEach((auc, i) => assert.ok(Math.abs(auc - SKLEARN_AUC[i]) < 1e-12, `class ${i}: ${auc} vs ${SKLEARN_AUC[i]}`));
+    assert.deepEqual(out.legend, ['cat (AUC 0.800)', 'dog (AUC 0.800)', 'fish (AUC 0.917)', 'chance (AUC 0.5)']);
+    assert.deepEqual(out.pr, ['fish', 'cat']);
+    // AP of class i is ((7 i) mod 20) / 20: lowest classes 0, 3, 6, 9 (AP 0, .05, .1, .15); highest 17, 14, 11, 8.
+    assert.deepEqual(out.extremes, [0, 3, 6, 9, 17, 14, 11, 8]);
+    assert.deepEqual(out.worst, [0, 3, 6]);
+    assert.deepEqual(out.best, [17, 14, 11]);
+    assert.deepEqual(out.one, [7]);
+    assert.deepEqual(out.bad, []);
+    assert.deepEqual(out.few, [0, 1, 2, 3, 4]);
+    assert.deepEqual(out.shots, [{ shots: 4, mean: 0.7, std: 0.1 }, { shots: 1, mean: 0.4, std: 0.2 }]);
+    assert.deepEqual(out.nested, [{ shots: 2, mean: 0.5, std: 0 }]);
+    assert.equal(out.none, null);
+    assert.deepEqual(out.colors.slice(0, 2), ['#0072B2', '#000000'], 'Okabe–Ito up to 8 series');
+    assert.deepEqual(out.colors.slice(2), ['rgb(68, 1, 84)', 'rgb(253, 231, 37)'], 'viridis beyond 8');
+    assert.equal(out.loss, '3');
   } finally {
     await context.close();
   }

@@ -178,7 +178,9 @@ describe('results of the demo run', () => {
 
   test('charts export as SVG and PNG', { timeout: TEST_TIMEOUT }, async () => {
     const { page } = ctx;
-    for (const chart of ['confusion-matrix', 'per-class-chart']) {
+    const charts = ['confusion-matrix', 'per-class-chart', 'pr-curves', 'roc-curves', 'calibration-chart'];
+    if (await page.getByTestId('loss-chart').isVisible()) charts.push('loss-chart');
+    for (const chart of charts) {
       const tools = page.locator(`.chart-tools[data-chart="${chart}"]`);
       const svg = await download(page, null, tools.getByTestId('export-svg'));
       assert.equal(svg.name, `downstream-${chart}.svg`);
@@ -190,6 +192,35 @@ describe('results of the demo run', () => {
       assert.equal(png.name, `downstream-${chart}.png`);
       assert.deepEqual([...png.bytes.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10], 'PNG signature');
       assert.equal(png.bytes.readUInt32BE(16), width * 2, 'PNG is the SVG at 2x');
+    }
+    assert.deepEqual(ctx.problems, []);
+  });
+
+  test('PR, ROC and calibration curves of the report: AUCs average to the CLI’s ROC AUC, class choice redraws', { timeout: TEST_TIMEOUT }, async () => {
+    const { page } = ctx;
+    const curves = page.getByTestId('curves');
+    assert.ok(await curves.isVisible(), 'the curves block is shown for a report with curve points');
+    await page.getByTestId('curve-classes').selectOption('all');
+    const aucs = await page.$$eval('[data-testid="roc-curves"] path.series', (ps) => ps.map((p) => Number(p.dataset.auc)));
+    const labels = report.metrics.confusion_matrix.labels;
+    assert.equal(aucs.length, labels.length);
+    // roc_auc_score(multi_class='ovr', average='macro') is the mean of the one-vs-rest AUCs.
+    const mean = aucs.reduce((a, b) => a + b, 0) / aucs.length;
+    assert.ok(Math.abs(mean - report.metrics.roc_auc_ovr_macro) < 1e-3, `mean AUC ${mean} vs ${report.metrics.roc_auc_ovr_macro}`);
+    const aps = await page.$$eval('[data-testid="pr-curves"] path.series', (ps) => ps.map((p) => Number(p.dataset.ap)));
+    assert.ok(Math.abs(aps.reduce((a, b) => a + b, 0) / aps.length - report.metrics.average_precision) < 1e-3);
+    const bins = await page.locator('[data-testid="calibration-chart"] circle.bin').count();
+    assert.equal(bins, report.metrics.curves.calibration.prob_true.length);
+    assert.match(await page.getByTestId('calibration-chart').textContent(), new RegExp(`ECE ${report.metrics.ece.toFixed(3).slice(0, 4)}`));
+    await page.getByTestId('curve-classes').selectOption('class:3');
+    assert.deepEqual(await page.$$eval('[data-testid="roc-curves"] path.series', (ps) => ps.map((p) => p.dataset.class)), [labels[3]]);
+    if (report.probe.loss_per_iteration) {
+      assert.ok(await page.getByTestId('loss-chart').isVisible(), 'logistic regression shows its loss per iteration');
+      const steps = Number(await page.locator('[data-testid="loss-chart"] path.series').getAttribute('data-steps'));
+      // The page's own fit (wasm kernels differ from the CLI's in the last bits, so its
+      // iteration count can too): one loss per iteration it reports.
+      const iterations = Number(/(\d+)\/\d+ iterations/.exec(await page.locator('#run-info').textContent())[1]);
+      assert.equal(steps, iterations);
     }
     assert.deepEqual(ctx.problems, []);
   });
