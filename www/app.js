@@ -39,6 +39,7 @@ const ui = {
   runDemo: $('run-demo'),
   modelInput: $('model-input'),
   dataInput: $('data-input'),
+  embeddingsInput: $('embeddings-input'),
   seed: $('seed'),
   testFraction: $('test-fraction'),
   c: $('c'),
@@ -119,7 +120,7 @@ function refresh() {
 
   const idle = state.ready && state.busy === 0;
   ui.runDemo.disabled = !idle;
-  ui.run.disabled = !(idle && state.model && state.data);
+  ui.run.disabled = !(idle && state.data && (state.model || state.data.precomputed));
   ui.cancel.disabled = state.cancellable === null;
   ui.seed.disabled = ui.testFraction.disabled = ui.c.disabled = state.busy > 0;
   ui.reportInput.disabled = !state.ready;
@@ -622,6 +623,11 @@ refresh();
   }
   if (kind === 'model') {
     state.model = result.model;
+    if (state.data?.precomputed) {
+      // The engine dropped the precomputed embeddings: a model is for images.
+      state.data = null;
+      renderDataInfo(ui.dataInfo, null);
+    }
     renderModelInfo(ui.modelInfo, result.model);
     setStatus(`Model ${file.name} loaded: embedding dimension ${result.model.embedding_dim}.`);
   } else {
@@ -632,6 +638,48 @@ refresh();
   markStale();
   renderMetricHelp(ui.metricHelp);
 refresh();
+}
+
+/** Loads the chosen precomputed embeddings: one .npz or .csv, or a .npy with its labels (.txt). */
+async function loadEmbeddingsFiles() {
+  const files = [...(ui.embeddingsInput.files ?? [])];
+  if (files.length === 0) return;
+  const ext = (f) => f.name.toLowerCase().split('.').pop();
+  const main = files.find((f) => ['npz', 'csv', 'npy'].includes(ext(f)));
+  const labelsFile = files.find((f) => f !== main && ext(f) === 'txt') ?? null;
+  if (!main) {
+    showError('Choose a .npz, a .csv, or a .npy with its labels file (.txt).');
+    ui.embeddingsInput.value = '';
+    return;
+  }
+  state.busy += 1; // before the await, so Run is disabled at once
+  refresh();
+  setStatus(`Reading ${main.name}…`);
+  let bytes;
+  let labels = null;
+  try {
+    bytes = await main.arrayBuffer();
+    if (labelsFile) labels = { bytes: await labelsFile.arrayBuffer(), name: labelsFile.name };
+  } catch (err) {
+    state.busy -= 1;
+    showError(`Could not read “${main.name}”: ${err.message}`);
+    return;
+  }
+  state.busy -= 1;
+  const result = await perform({
+    start: async () => ({ data: await engine.loadEmbeddings(bytes, main.name, labels) }),
+    describeError: (m) => (m.includes(main.name) ? `Could not load the embeddings: ${m}` : `Could not load the embeddings “${main.name}”: ${m}`),
+  });
+  if (!result) {
+    ui.embeddingsInput.value = '';
+    return;
+  }
+  state.data = result.data;
+  ui.dataInput.value = '';
+  renderDataInfo(ui.dataInfo, result.data);
+  setStatus(`Embeddings ${main.name} loaded: ${result.data.n} rows in ${result.data.classes.length} classes; no model needed. Press Run.`);
+  markStale();
+  refresh();
 }
 
 function downloadReport() {
@@ -793,6 +841,11 @@ function onDrop(event) {
   const name = file.name.toLowerCase();
   if (name.endsWith('.onnx')) {
     setInputFile(ui.modelInput, file, 'model');
+  } else if (/\.(npz|csv)$/.test(name)) {
+    const dt = new DataTransfer();
+    dt.items.add(file);
+    ui.embeddingsInput.files = dt.files;
+    loadEmbeddingsFiles();
   } else if (name.endsWith('.zip')) {
     setInputFile(ui.dataInput, file, 'data');
   } else {
@@ -859,6 +912,7 @@ window.addEventListener('hashchange', () => {
 });
 ui.modelInput.addEventListener('change', () => loadFile(ui.modelInput, 'model'));
 ui.dataInput.addEventListener('change', () => loadFile(ui.dataInput, 'data'));
+ui.embeddingsInput.addEventListener('change', loadEmbeddingsFiles);
 document.addEventListener('keydown', (event) => {
   if (event.key !== 'Escape') return;
   if (state.cancellable !== null) cancel();

@@ -92,7 +92,8 @@ export class Engine {
       this.main = this.startSessionWorker();
       await this.main.ready;
       if (this.model) await this.send(this.main, 'loadModel', this.model);
-      if (this.data) await this.send(this.main, 'loadData', this.data);
+      if (this.data) await this.sendData(this.main, this.data);
+      if (this.data?.precomputed) this.embedded = true;
       if (restore) await this.restoreEmbeddings();
     })();
     return this.recovering;
@@ -127,7 +128,31 @@ export class Engine {
     const { model } = await this.send(main, 'loadModel', { bytes, name });
     this.model = { bytes, name, info: model, gen: ++this.gen };
     this.embedded = false;
+    // The session drops precomputed embeddings when a model arrives: images come next.
+    if (this.data?.precomputed) this.data = null;
     return model;
+  }
+
+  /** Sends loaded data (a zip, or precomputed embeddings with their labels) to a worker. */
+  sendData(client, data) {
+    if (!data.precomputed) return this.send(client, 'loadData', data);
+    const bytes = data.bytes.slice(0);
+    const labelsBytes = data.labels ? data.labels.bytes.slice(0) : null;
+    const transfer = labelsBytes ? [bytes, labelsBytes] : [bytes];
+    return client.request('loadEmbeddings', { bytes, name: data.name, labelsBytes, labelsName: data.labels?.name ?? null }, { transfer }).promise;
+  }
+
+  /**
+   * Loads precomputed embeddings (.npy with labels {bytes, name}, .npz or .csv) as the data
+   * set. They need no model and no embedding: the next run evaluates them as they are.
+   */
+  async loadEmbeddings(bytes, name, labels = null) {
+    const main = await this.sessionWorker();
+    const file = { bytes, name, labels, precomputed: true };
+    const { data } = await this.sendData(main, file);
+    this.data = { ...file, info: data, gen: ++this.gen };
+    this.embedded = true;
+    return data;
   }
 
   async loadData(bytes, name) {

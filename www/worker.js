@@ -107,6 +107,16 @@ function loadData(bytes, name) {
   return data;
 }
 
+/** Precomputed embeddings (.npy + labels, .npz, .csv) as the data set: already embedded. */
+function loadEmbeddings(bytes, name, labelsBytes, labelsName) {
+  const labels = labelsBytes ? new Uint8Array(labelsBytes) : undefined;
+  const data = plain(session.load_embeddings(new Uint8Array(bytes), name, labels, labels ? labelsName : undefined));
+  embedded = true;
+  dataSha = data.sha256 ?? null;
+  dataN = data.n;
+  return { ...data, precomputed: true };
+}
+
 async function embedAll(id) {
   if (embedded) return;
   const total = session.embed_begin();
@@ -257,6 +267,8 @@ async function handle(msg) {
       return { model: loadModel(msg.bytes, msg.name) };
     case 'loadData':
       return { data: loadData(msg.bytes, msg.name) };
+    case 'loadEmbeddings':
+      return { data: loadEmbeddings(msg.bytes, msg.name, msg.labelsBytes, msg.labelsName) };
     case 'parseReport':
       return { report: plain(wasmModule.parse_report(msg.text)) };
     case 'items':
