@@ -21,7 +21,43 @@ pub struct Item {
     pub path: String,
     pub label: usize,
     pub bytes: Vec<u8>,
+    /// The part of an explicit split the item belongs to (`None` without one).
+    pub split: Option<Part>,
 }
+
+/// A part of an explicit split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Part {
+    Train,
+    Val,
+    Test,
+}
+
+impl Part {
+    /// The part a folder or manifest value names: `train`, `val` (`valid`, `validation`)
+    /// or `test`, in any case.
+    pub fn parse(name: &str) -> Option<Part> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "train" => Some(Part::Train),
+            "val" | "valid" | "validation" => Some(Part::Val),
+            "test" => Some(Part::Test),
+            _ => None,
+        }
+    }
+
+    /// Lower-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Train => "train",
+            Part::Val => "val",
+            Part::Test => "test",
+        }
+    }
+}
+
+/// File names of a split manifest at the top of an archive or folder.
+pub const MANIFEST_NAMES: [&str; 4] = ["manifest.csv", "manifest.json", "splits.csv", "split.csv"];
 
 /// A file that was not used, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,6 +74,9 @@ pub struct Dataset {
     pub classes: Vec<String>,
     pub items: Vec<Item>,
     pub skipped: Vec<Skipped>,
+    /// Where an explicit train/val/test split came from (`folders train/ val/ test/` or
+    /// `manifest 'name'`); `None` for a seeded stratified split.
+    pub split_source: Option<String>,
 }
 
 /// What the page and the report show of a data set.
@@ -78,9 +117,22 @@ fn assemble(
     files: Vec<(String, Vec<u8>)>,
     mut skipped: Vec<Skipped>,
 ) -> Result<Dataset> {
+    let (files, manifest) = take_manifest(files);
+    if let Some((manifest_name, text)) = manifest {
+        let rows = parse_manifest(&text, &manifest_name)?;
+        return assemble_manifest(name, sha256, files, skipped, &manifest_name, rows);
+    }
+    let folders = split_folders(&files);
     let mut labelled: Vec<(String, String, Vec<u8>)> = Vec::new();
     for (path, bytes) in files {
         if is_ignored(&path) {
+            continue;
+        }
+        if folders && is_image(&path) && path.split('/').count() < 3 {
+            skipped.push(Skipped {
+                path,
+                reason: "not inside a class folder of train/, val/ or test/".into(),
+            });
             continue;
         }
         let ext = path
@@ -125,6 +177,11 @@ fn assemble(
         .into_iter()
         .map(|(class, path, bytes)| Item {
             label: classes.binary_search(&class).unwrap_or_default(),
+            split: if folders {
+                path.split('/').next().and_then(Part::parse)
+            } else {
+                None
+            },
             path,
             bytes,
         })
@@ -136,6 +193,215 @@ fn assemble(
         classes,
         items,
         skipped,
+        split_source: folders.then(|| "folders train/ val/ test/".to_string()),
+    })
+}
+
+fn is_image(path: &str) -> bool {
+    let ext = path
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    IMAGE_EXTENSIONS.contains(&ext.as_str())
+}
+
+/// Whether the images sit in top-level `train/`, `val/` and `test/` folders (every image
+/// under one of them, with train and test both present).
+fn split_folders(files: &[(String, Vec<u8>)]) -> bool {
+    let mut parts = std::collections::BTreeSet::new();
+    for (path, _) in files {
+        if is_ignored(path) || !is_image(path) {
+            continue;
+        }
+        let first = path.split_once('/').map(|(f, _)| f);
+        match first.and_then(Part::parse) {
+            Some(p) => parts.insert(p),
+            None => return false,
+        };
+    }
+    parts.contains(&Part::Train) && parts.contains(&Part::Test)
+}
+
+/// Paths and bytes of the files of an archive or folder.
+type Files = Vec<(String, Vec<u8>)>;
+
+/// Removes a top-level manifest file from `files` and returns it (name, text).
+fn take_manifest(files: Files) -> (Files, Option<(String, String)>) {
+    let mut manifest = None;
+    let mut rest = Vec::with_capacity(files.len());
+    for (path, bytes) in files {
+        let lower = path.to_ascii_lowercase();
+        if manifest.is_none() && MANIFEST_NAMES.contains(&lower.as_str()) {
+            manifest = Some((path, String::from_utf8_lossy(&bytes).into_owned()));
+        } else {
+            rest.push((path, bytes));
+        }
+    }
+    (rest, manifest)
+}
+
+/// One manifest row: a file, its label and its part; `line` is 1-based.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManifestRow {
+    pub line: u64,
+    pub path: String,
+    pub label: String,
+    pub split: Part,
+}
+
+/// Reads a manifest: CSV with a header naming `path`, `label` and `split`, or JSON (an
+/// array of `{"path", "label", "split"}` objects).
+pub fn parse_manifest(text: &str, name: &str) -> Result<Vec<ManifestRow>> {
+    let row_err = |line: u64, detail: String| Error::BadTextRow {
+        name: name.into(),
+        line,
+        detail,
+    };
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let part = |line: u64, v: &str| {
+        Part::parse(v)
+            .ok_or_else(|| row_err(line, format!("split '{v}' is not train, val or test")))
+    };
+    if name.to_ascii_lowercase().ends_with(".json") {
+        #[derive(Deserialize)]
+        struct Entry {
+            path: String,
+            label: String,
+            split: String,
+        }
+        let entries: Vec<Entry> = serde_json::from_str(text).map_err(|e| Error::BadTextFile {
+            name: name.into(),
+            detail: format!("not a JSON array of {{\"path\", \"label\", \"split\"}} objects: {e}"),
+        })?;
+        return entries
+            .into_iter()
+            .enumerate()
+            .map(|(i, e)| {
+                Ok(ManifestRow {
+                    line: i as u64 + 1,
+                    split: part(i as u64 + 1, &e.split)?,
+                    path: e.path,
+                    label: e.label,
+                })
+            })
+            .collect();
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let header = reader
+        .headers()
+        .map_err(|e| row_err(1, e.to_string()))?
+        .clone();
+    let col = |want: &str| {
+        header
+            .iter()
+            .position(|h| h.eq_ignore_ascii_case(want))
+            .ok_or_else(|| Error::BadTextFile {
+                name: name.into(),
+                detail: format!(
+                    "the header ({}) has no '{want}' column; a manifest has path,label,split",
+                    header.iter().collect::<Vec<_>>().join(",")
+                ),
+            })
+    };
+    let (pc, lc, sc) = (col("path")?, col("label")?, col("split")?);
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record =
+            record.map_err(|e| row_err(e.position().map_or(0, |p| p.line()), e.to_string()))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let field = |j: usize| record.get(j).unwrap_or_default().to_string();
+        rows.push(ManifestRow {
+            line,
+            split: part(line, &field(sc))?,
+            path: field(pc),
+            label: field(lc),
+        });
+    }
+    Ok(rows)
+}
+
+/// Labels and parts from a manifest; images it does not list are skipped, and so are
+/// listed paths that are not in the data.
+fn assemble_manifest(
+    name: &str,
+    sha256: String,
+    files: Vec<(String, Vec<u8>)>,
+    mut skipped: Vec<Skipped>,
+    manifest_name: &str,
+    rows: Vec<ManifestRow>,
+) -> Result<Dataset> {
+    let mut by_path: std::collections::BTreeMap<String, ManifestRow> =
+        std::collections::BTreeMap::new();
+    for row in rows {
+        if row.label.is_empty() {
+            return Err(Error::BadTextRow {
+                name: manifest_name.into(),
+                line: row.line,
+                detail: format!("the label of '{}' is empty", row.path),
+            });
+        }
+        by_path.insert(row.path.trim_start_matches("./").to_string(), row);
+    }
+    let mut classes: Vec<String> = by_path.values().map(|r| r.label.clone()).collect();
+    classes.sort();
+    classes.dedup();
+    let mut items = Vec::new();
+    for (path, bytes) in files {
+        if is_ignored(&path) {
+            continue;
+        }
+        match by_path.remove(&path) {
+            Some(row) if is_image(&path) => items.push(Item {
+                label: classes.binary_search(&row.label).unwrap_or_default(),
+                split: Some(row.split),
+                path,
+                bytes,
+            }),
+            Some(_) => skipped.push(Skipped {
+                path,
+                reason: "not an image file (expected .png, .jpg, .jpeg, .webp, .bmp or .gif)"
+                    .into(),
+            }),
+            None => skipped.push(Skipped {
+                path,
+                reason: format!("not listed in {manifest_name}"),
+            }),
+        }
+    }
+    for (path, _) in by_path {
+        skipped.push(Skipped {
+            path,
+            reason: format!("listed in {manifest_name} but not in the data"),
+        });
+    }
+    if items.is_empty() {
+        return Err(Error::NoImages { name: name.into() });
+    }
+    let mut present: Vec<usize> = items.iter().map(|i| i.label).collect();
+    present.sort_unstable();
+    present.dedup();
+    if present.len() < 2 {
+        return Err(Error::TooFewClasses {
+            count: present.len(),
+            classes: present
+                .iter()
+                .filter_map(|&c| classes.get(c))
+                .map(|c| format!("'{c}'"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    items.sort_by(|a, b| a.path.cmp(&b.path));
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(Dataset {
+        name: name.into(),
+        sha256,
+        classes,
+        items,
+        skipped,
+        split_source: Some(format!("manifest '{manifest_name}'")),
     })
 }
 
@@ -287,6 +553,7 @@ impl Dataset {
                 path: format!("row {i}"),
                 label: classes.binary_search(l).unwrap_or_default(),
                 bytes: Vec::new(),
+                split: None,
             })
             .collect();
         Ok(Dataset {
@@ -295,12 +562,33 @@ impl Dataset {
             classes,
             items,
             skipped: Vec::new(),
+            split_source: None,
         })
     }
 
     /// Label index of every item.
     pub fn labels(&self) -> Vec<usize> {
         self.items.iter().map(|i| i.label).collect()
+    }
+
+    /// Items per class (in class order) of each part of an explicit split; empty without one.
+    pub fn split_counts(&self) -> Vec<(Part, Vec<usize>)> {
+        let mut out: Vec<(Part, Vec<usize>)> = Vec::new();
+        for item in &self.items {
+            let Some(part) = item.split else { continue };
+            let pos = match out.iter().position(|(p, _)| *p == part) {
+                Some(pos) => pos,
+                None => {
+                    out.push((part, vec![0; self.classes.len()]));
+                    out.len() - 1
+                }
+            };
+            if let Some(c) = out.get_mut(pos).and_then(|(_, c)| c.get_mut(item.label)) {
+                *c += 1;
+            }
+        }
+        out.sort_by_key(|(p, _)| *p);
+        out
     }
 
     /// Summary for the page and the report.

@@ -1,9 +1,10 @@
-//! Seeded stratified splits.
+//! Train/test splits: a data set's explicit one, or a seeded stratified hold-out.
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::data::{Dataset, Part};
 use crate::error::{Error, Result};
 
 /// Train and test row indices, each ascending.
@@ -11,6 +12,60 @@ use crate::error::{Error, Result};
 pub struct Split {
     pub train: Vec<usize>,
     pub test: Vec<usize>,
+}
+
+/// The split a data set is evaluated on: its explicit train/test parts when it has them
+/// (`val` items are left out: the fixed-C probe does not tune on them), otherwise
+/// [`stratified_holdout`] with `test_fraction` and `seed`.
+pub fn for_data(data: &Dataset, test_fraction: f64, seed: u64) -> Result<Split> {
+    let Some(source) = &data.split_source else {
+        return stratified_holdout(&data.labels(), &data.classes, test_fraction, seed);
+    };
+    let rows = |part: Part| -> Vec<usize> {
+        data.items
+            .iter()
+            .enumerate()
+            .filter(|(_, it)| it.split == Some(part))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let (train, test) = (rows(Part::Train), rows(Part::Test));
+    for (part, idx) in [(Part::Train, &train), (Part::Test, &test)] {
+        if idx.is_empty() {
+            return Err(Error::InvalidValue {
+                name: "split",
+                value: source.clone(),
+                why: format!("it has no {} items", part.name()),
+            });
+        }
+    }
+    let mut present: Vec<usize> = train
+        .iter()
+        .filter_map(|&i| data.items.get(i).map(|it| it.label))
+        .collect();
+    present.sort_unstable();
+    present.dedup();
+    if present.len() < 2 {
+        return Err(Error::TooFewClasses {
+            count: present.len(),
+            classes: present
+                .iter()
+                .filter_map(|&c| data.classes.get(c))
+                .map(|c| format!("'{c}' (in train)"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    Ok(Split { train, test })
+}
+
+/// The protocol name of the split [`for_data`] makes.
+pub fn protocol_name(data: &Dataset) -> String {
+    if data.split_source.is_some() {
+        "given_split".into()
+    } else {
+        "stratified_holdout".into()
+    }
 }
 
 /// Stratified hold-out: in each class, `round(n_c * test_fraction)` samples (at least
