@@ -7,6 +7,7 @@
 )]
 
 pub mod centroid;
+pub mod compare;
 pub mod data;
 pub mod embfile;
 pub mod encoder;
@@ -16,6 +17,7 @@ pub mod knn;
 pub mod metrics;
 pub mod mlp;
 pub mod npy;
+pub mod pca;
 pub mod preprocess;
 pub mod probe;
 pub mod protocol;

@@ -248,3 +248,36 @@ impl Default for Session {
         Self::new()
     }
 }
+
+// ---- Results view: embedding map and comparison (free functions) ----
+
+/// Two-component PCA (scikit-learn's `PCA(2)`, signs by its `svd_flip`) of row-major
+/// embeddings `x` with `dim` columns; returns `{coords, explained_variance_ratio, ...}`
+/// with `coords` row-major `n x 2`.
+#[wasm_bindgen]
+pub fn pca_2d(x: &[f32], dim: usize) -> Result<JsValue, JsError> {
+    to_js(&crate::pca::pca2(x, dim).map_err(js_err)?)
+}
+
+/// Compares two reports on the same test items with the CLI's `compare` code: McNemar,
+/// the paired bootstrap CI of accuracy(A) − accuracy(B) (`resamples`, `seed`: a whole
+/// number below 2^53), metric deltas and the B − A confusion matrix.
+#[wasm_bindgen]
+pub fn compare_reports(
+    a_json: &str,
+    b_json: &str,
+    resamples: usize,
+    seed: f64,
+) -> Result<JsValue, JsError> {
+    if !(seed >= 0.0 && seed.fract() == 0.0 && seed < 9_007_199_254_740_992.0) {
+        return Err(JsError::new(&format!(
+            "invalid seed = {seed}: must be a whole number from 0 to 2^53"
+        )));
+    }
+    let boot = crate::stats::BootstrapConfig {
+        resamples,
+        seed: seed as u64,
+        ..Default::default()
+    };
+    to_js(&crate::compare::compare_texts(a_json, b_json, &boot).map_err(js_err)?)
+}

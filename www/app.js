@@ -6,6 +6,7 @@ import {
   calibrationSvg,
   classOrder,
   confusionMatrixSvg,
+  diffMatrixSvg,
   fewShotPoints,
   learningCurveSvg,
   lossCurveSvg,
@@ -14,11 +15,13 @@ import {
   pickCurveClasses,
   prCurvesSvg,
   rocCurvesSvg,
+  scatterSvg,
 } from './charts.js';
 import { htmlReport } from './htmlreport.js';
 import { downloadBlob, matrixCsv, reportFragment, reportFromHash, svgText, svgToPngBlob } from './share.js';
 import {
   fmt,
+  probeText,
   renderDataInfo,
   renderGallery,
   renderMetricHelp,
@@ -86,7 +89,17 @@ const ui = {
   lossChart: $('loss-chart'),
   learningFigure: $('learning-figure'),
   learningChart: $('learning-chart'),
+  scatterBlock: $('scatter-block'),
+  scatter: $('embedding-scatter'),
+  scatterNote: $('scatter-note'),
+  compareStart: $('compare-start'),
+  compareHint: $('compare-hint'),
+  compareView: $('compare-view'),
 };
+
+/** Bootstrap resamples and seed of the compare view: the CLI's `compare` defaults. */
+const COMPARE_RESAMPLES = 9_999;
+const COMPARE_SEED = 0;
 
 const params = new URLSearchParams(location.search);
 const TEST_HOOKS = params.get('test-hooks') === '1';
@@ -428,6 +441,13 @@ async function openGallery(cell) {
   });
   const count = Number(cell.dataset.count);
   const title = `True ${labels[row]}, predicted ${labels[col]}: ${count} test image${count === 1 ? '' : 's'}`;
+  await fillGallery(token, title, samples, count);
+}
+
+/** Shows samples ([{index, confidence}]) in the gallery with thumbnails when the report's data is loaded. */
+async function fillGallery(token, title, samples, count = samples.length) {
+  const report = state.report;
+  const p = report.predictions ?? {};
   const haveData = state.data?.sha256 && state.data.sha256 === report.data?.sha256;
   let note = null;
   if ((p.test_index ?? []).length === 0 && count > 0) {
@@ -467,6 +487,183 @@ async function openGallery(cell) {
   }
 }
 
+/** Test samples of the given predictions positions (k in report.predictions) in the gallery. */
+async function openSamples(title, positions) {
+  const p = state.report?.predictions;
+  if (!p) return;
+  closeGallery();
+  const token = state.galleryToken;
+  const samples = positions.map((k) => ({ index: p.test_index[k], confidence: p.confidence?.[k] }));
+  await fillGallery(token, title, samples);
+}
+
+/** Embedding map: PCA of the test items' embeddings, computed in the session worker. */
+async function renderScatter(report, { fromRun }) {
+  state.pca = null;
+  ui.scatter.replaceChildren();
+  const p = report.predictions ?? {};
+  const sameFiles = state.data?.sha256 === report.data?.sha256 && (state.data?.precomputed || state.model?.sha256 === report.model?.sha256);
+  ui.scatterBlock.hidden = false;
+  if ((p.test_index ?? []).length < 2 || !(fromRun || sameFiles)) {
+    ui.scatterNote.hidden = false;
+    ui.scatterNote.textContent = (p.test_index ?? []).length < 2
+      ? 'No embedding map: this report has no per-sample predictions.'
+      : 'The embedding map needs the embeddings of this report’s model and data: load them and press Run to draw it.';
+    return;
+  }
+  ui.scatterNote.hidden = true;
+  const token = (state.scatterToken = (state.scatterToken ?? 0) + 1);
+  let pca;
+  try {
+    pca = (await (await engine.sessionWorker()).request('pca', { indices: p.test_index, sha256: report.data?.sha256 }).promise).pca;
+  } catch (err) {
+    if (token !== state.scatterToken) return;
+    ui.scatterNote.hidden = false;
+    ui.scatterNote.textContent = `No embedding map: ${err.message}`;
+    return;
+  }
+  if (token !== state.scatterToken || state.report !== report) return;
+  state.pca = pca;
+  const labels = report.metrics.confusion_matrix.labels;
+  ui.scatter.replaceChildren(scatterSvg(pca.coords, p.y_true, labels, { items: p.test_index, pred: p.y_pred, explained: pca.explained_variance_ratio }));
+}
+
+/** Scatter interaction: click a dot for its sample, drag a box for all samples inside. */
+function scatterPoint(svg, event) {
+  const m = svg.getScreenCTM();
+  if (!m) return null;
+  const pt = new DOMPoint(event.clientX, event.clientY).matrixTransform(m.inverse());
+  return [pt.x, pt.y];
+}
+
+function onScatterDown(event) {
+  const svg = event.target.closest?.('svg.embedding-scatter');
+  if (!svg || event.button !== 0) return;
+  const start = scatterPoint(svg, event);
+  if (!start) return;
+  const downDot = event.target.closest?.('.point');
+  svg.setPointerCapture?.(event.pointerId);
+  const brush = document.createElementNS('http://www.w3.org/2000/svg', 'rect');
+  brush.setAttribute('class', 'brush');
+  let end = start;
+  const move = (e) => {
+    end = scatterPoint(svg, e) ?? end;
+    const [x0, x1] = [Math.min(start[0], end[0]), Math.max(start[0], end[0])];
+    const [y0, y1] = [Math.min(start[1], end[1]), Math.max(start[1], end[1])];
+    Object.entries({ x: x0, y: y0, width: x1 - x0, height: y1 - y0 }).forEach(([k, v]) => brush.setAttribute(k, String(v)));
+    if (!brush.isConnected) svg.append(brush);
+  };
+  const up = () => {
+    svg.removeEventListener('pointermove', move);
+    svg.removeEventListener('pointerup', up);
+    brush.remove();
+    const [x0, x1] = [Math.min(start[0], end[0]), Math.max(start[0], end[0])];
+    const [y0, y1] = [Math.min(start[1], end[1]), Math.max(start[1], end[1])];
+    let picked;
+    if (x1 - x0 < 3 && y1 - y0 < 3) {
+      picked = downDot ? [Number(downDot.dataset.i)] : [];
+    } else {
+      picked = [...svg.querySelectorAll('.point')]
+        .filter((c) => {
+          const cx = Number(c.getAttribute('cx'));
+          const cy = Number(c.getAttribute('cy'));
+          return cx >= x0 && cx <= x1 && cy >= y0 && cy <= y1;
+        })
+        .map((c) => Number(c.dataset.i));
+    }
+    for (const c of svg.querySelectorAll('.point.selected')) c.classList.remove('selected');
+    if (picked.length === 0) return;
+    for (const i of picked) svg.querySelector(`.point[data-i="${i}"]`)?.classList.add('selected');
+    openSamples(`${picked.length} test image${picked.length === 1 ? '' : 's'} selected on the embedding map`, picked);
+  };
+  svg.addEventListener('pointermove', move);
+  svg.addEventListener('pointerup', up);
+}
+
+/** "Compare with…": keeps the shown report as A; the next run or opened report becomes B. */
+function startCompare() {
+  if (!state.report || !state.reportJson) return;
+  state.compareA = { report: state.report, json: state.reportJson };
+  ui.compareView.hidden = true;
+  ui.compareView.replaceChildren();
+  ui.compareHint.hidden = false;
+  ui.compareHint.textContent =
+    `Kept as A: ${describeReport(state.report)}. Now run another probe or encoder with the same seed and test fraction, ` +
+    'or open a report file: it becomes B and the two are compared on the same test images.';
+}
+
+function describeReport(report) {
+  return `${probeText(report.probe ?? {})} · ${report.model?.name ?? 'model'} on ${report.data?.name ?? 'data'} · accuracy ${fmt(report.metrics?.accuracy)}`;
+}
+
+const signed = (x, d = 4) => (Number.isFinite(x) ? `${x > 0 ? '+' : x < 0 ? '−' : '±'}${Math.abs(x).toFixed(d)}` : '—');
+const pText = (p) => (p < 1e-4 ? p.toExponential(2) : p.toFixed(4));
+
+/** Compares the kept report A with report B (this report) in the session worker and shows it. */
+async function runCompare(b, bJson) {
+  const a = state.compareA;
+  if (!a || a.json === bJson) return;
+  state.compareA = null;
+  ui.compareHint.hidden = true;
+  const view = ui.compareView;
+  view.hidden = false;
+  const title = Object.assign(document.createElement('h3'), { id: 'compare-title', textContent: 'Comparison: A vs B on the same test images' });
+  view.replaceChildren(title, Object.assign(document.createElement('p'), { className: 'hint', textContent: 'Comparing…' }));
+  let c;
+  try {
+    const w = await engine.sessionWorker();
+    c = (await w.request('compare', { a: a.json, b: bJson, resamples: COMPARE_RESAMPLES, seed: COMPARE_SEED }).promise).comparison;
+  } catch (err) {
+    view.replaceChildren(title, Object.assign(document.createElement('p'), { className: 'error-box', textContent: `Cannot compare: ${err.message}` }));
+    view.dataset.state = 'error';
+    return;
+  }
+  view.dataset.state = 'done';
+  const mk = (tag, attrs, ...kids) => {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs ?? {})) if (v !== undefined) e.setAttribute(k, String(v));
+    e.append(...kids.map((k) => (k instanceof Node ? k : document.createTextNode(String(k)))));
+    return e;
+  };
+  const pb = c.paired_bootstrap;
+  const mc = c.mcnemar;
+  const who = mk('dl', { class: 'kv' },
+    mk('dt', {}, 'A'), mk('dd', {}, describeReport(a.report)),
+    mk('dt', {}, 'B'), mk('dd', {}, describeReport(b)));
+  const summary = mk('dl', { class: 'kv' },
+    mk('dt', { title: 'Accuracy of A minus accuracy of B on the same test images' }, 'Accuracy A − B'),
+    mk('dd', {}, mk('span', { 'data-testid': 'compare-accuracy-delta', 'data-value': pb.difference }, signed(pb.difference)),
+      ` (A ${fmt(pb.accuracy_a)}, B ${fmt(pb.accuracy_b)})`),
+    mk('dt', { title: 'Resampling the same test images for both: where the accuracy difference would fall on another test set like this one' }, `${Math.round(pb.level * 100)}% CI of A − B`),
+    mk('dd', {}, mk('span', { 'data-testid': 'compare-ci', 'data-low': pb.ci[0], 'data-high': pb.ci[1] }, `${signed(pb.ci[0])} to ${signed(pb.ci[1])}`),
+      ` (paired ${pb.method} bootstrap, ${pb.resamples} resamples, seed ${pb.seed})`),
+    mk('dt', { title: 'Tests whether A and B make different numbers of mistakes, from the images only one of them gets right' }, 'McNemar p-value'),
+    mk('dd', {}, mk('span', { 'data-testid': 'compare-pvalue', 'data-value': mc.p_value }, pText(mc.p_value)),
+      ` (${mc.method === 'exact_binomial' ? 'exact binomial' : 'chi-square, continuity-corrected'}; only A right ${mc.b}, only B right ${mc.c} of ${mc.n})`),
+  );
+  const verdict = mk('p', { class: 'hint' }, mc.p_value < 0.05
+    ? `At the 5 % level the two differ: ${pb.difference > 0 ? 'A' : 'B'} is more accurate on these test images.`
+    : 'At the 5 % level these test images do not show a difference between A and B.');
+  const rows = c.metrics.map((d) => mk('tr', { 'data-metric': d.name },
+    mk('th', { scope: 'row' }, d.name.replaceAll('_', ' ')),
+    mk('td', { class: 'num' }, fmt(d.a)), mk('td', { class: 'num' }, fmt(d.b)),
+    mk('td', { class: `num ${d.delta > 0 ? 'delta-pos' : d.delta < 0 ? 'delta-neg' : ''}`, 'data-value': d.delta }, signed(d.delta))));
+  const table = mk('table', { class: 'compact', 'data-testid': 'compare-metrics' },
+    mk('caption', {}, 'Metrics (B − A; for log loss lower is better)'),
+    mk('thead', {}, mk('tr', {}, mk('th', { scope: 'col' }, 'Metric'), mk('th', { scope: 'col', class: 'num' }, 'A'), mk('th', { scope: 'col', class: 'num' }, 'B'), mk('th', { scope: 'col', class: 'num' }, 'B − A'))),
+    mk('tbody', {}, ...rows));
+  const tools = mk('div', { class: 'chart-tools', 'data-chart': 'compare-matrix' },
+    mk('button', { type: 'button', class: 'small', 'data-testid': 'export-svg' }, 'SVG'),
+    mk('button', { type: 'button', class: 'small', 'data-testid': 'export-png' }, 'PNG'));
+  for (const button of tools.querySelectorAll('button')) button.addEventListener('click', () => exportChart(button));
+  const chart = mk('div', { id: 'compare-matrix', class: 'chart', 'data-testid': 'compare-matrix' });
+  chart.append(diffMatrixSvg(c.labels, c.matrix_a, c.matrix_b));
+  view.replaceChildren(title, who, summary, verdict, mk('div', { class: 'table-scroll' }, table),
+    mk('div', { class: 'chart-head' }, mk('h4', {}, 'Confusion matrix B − A'), tools),
+    mk('p', { class: 'hint' }, 'Each cell: B’s count minus A’s. Blue where B does better (more correct on the diagonal, fewer mistakes off it), orange where A does.'),
+    chart);
+}
+
 /** Shows a report; source describes where it came from when it is not this page's run. */
 function showReport(report, reportJson, { seconds, source, run } = {}) {
   state.report = report;
@@ -487,6 +684,9 @@ function showReport(report, reportJson, { seconds, source, run } = {}) {
   fillCurveClasses(report.metrics?.curves?.per_class?.map((c) => c.label) ?? []);
   renderCurves();
   renderPerClassTable(ui.perClass, report.metrics);
+  renderScatter(report, { fromRun: !source });
+  if (state.compareA) runCompare(report, reportJson);
+  else ui.compareView.hidden = true;
   ui.resultsNote.hidden = true;
   ui.shareBox.hidden = true;
   ui.shareUrl.value = '';
@@ -887,6 +1087,8 @@ ui.reportInput.addEventListener('change', () => openReportFile(ui.reportInput.fi
 ui.cmNormalize.addEventListener('change', renderMatrix);
 ui.cmSort.addEventListener('change', renderMatrix);
 ui.curveClasses.addEventListener('change', renderCurves);
+ui.scatter.addEventListener('pointerdown', onScatterDown);
+ui.compareStart.addEventListener('click', startCompare);
 ui.matrix.addEventListener('click', (event) => {
   const cell = event.target.closest?.('.cell');
   if (cell) openGallery(cell);

@@ -248,6 +248,22 @@ function items(indices, sha256) {
   return { items: list, [TRANSFER]: list.map((it) => it.bytes) };
 }
 
+/** Two-component PCA of the embeddings of the given items (a report's test split), for the
+ * results view's embedding map. Needs this session's embeddings of the report's data. */
+function pcaOf(indices, sha256) {
+  if (!embedded || dataSha === null) throw new Error('this page has no embeddings of the report\'s data (run an evaluation first)');
+  if (sha256 && sha256 !== dataSha) throw new Error('the loaded data set is not the one this report was made on (its SHA-256 differs)');
+  const emb = session.embeddings();
+  const dim = dataN > 0 ? emb.length / dataN : 0;
+  if (!Number.isInteger(dim) || dim === 0) throw new Error('the embeddings do not fit the loaded data set');
+  const x = new Float32Array(indices.length * dim);
+  indices.forEach((i, r) => {
+    if (!(Number.isInteger(i) && i >= 0 && i < dataN)) throw new Error(`item ${i} is not in the loaded data set`);
+    x.set(emb.subarray(i * dim, (i + 1) * dim), r * dim);
+  });
+  return { pca: plain(wasmModule.pca_2d(x, dim)) };
+}
+
 /** Test hook: a real wasm trap. wasm-bindgen's allocator aborts (`unreachable`) on a size
  * no Layout can hold, exactly as a Rust panic would end under panic = "abort". */
 function crash() {
@@ -273,6 +289,10 @@ async function handle(msg) {
       return { report: plain(wasmModule.parse_report(msg.text)) };
     case 'items':
       return items(msg.indices, msg.sha256);
+    case 'pca':
+      return pcaOf(msg.indices, msg.sha256);
+    case 'compare':
+      return { comparison: plain(wasmModule.compare_reports(msg.a, msg.b, msg.resamples, msg.seed)) };
     case 'evaluate':
       return evaluate(msg.id, msg.config, TEST_HOOKS ? Number(msg.probeDelayMs) || 0 : 0);
     case 'embedRange':

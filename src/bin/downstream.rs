@@ -19,7 +19,7 @@ use downstream::protocol::{self, Labelled};
 use downstream::session::{CiSettings, EvalConfig, Session};
 use downstream::stats::{self, BootstrapConfig, CiMethod};
 use downstream::{embfile, knn, npy, Error, Result};
-use serde_json::{json, Value};
+use serde_json::json;
 
 #[derive(Parser)]
 #[command(
@@ -638,91 +638,19 @@ fn probe_cmd(a: &ProbeCmd<'_>) -> Result<()> {
     Ok(())
 }
 
-/// The comparable parts of a report (from `eval` or `probe --json`).
-struct Compared {
-    sha256: Option<String>,
-    labels: Vec<String>,
-    test_index: Vec<usize>,
-    y_true: Vec<usize>,
-    y_pred: Vec<usize>,
-}
-
-fn load_compared(path: &Path) -> Result<Compared> {
-    let bad = |detail: String| Error::InvalidReport {
-        detail: format!("{}: {detail}", path.display()),
-    };
-    let text = String::from_utf8(read(path)?).map_err(|e| bad(format!("not UTF-8: {e}")))?;
-    let v: Value = serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
-    let list = |key: &str| -> Result<Vec<usize>> {
-        serde_json::from_value(v["predictions"][key].clone())
-            .map_err(|e| bad(format!("predictions.{key} is missing or malformed: {e}")))
-    };
-    let labels: Vec<String> = serde_json::from_value(
-        v["metrics"]["confusion_matrix"]["labels"].clone(),
-    )
-    .map_err(|e| {
-        bad(format!(
-            "metrics.confusion_matrix.labels is missing or malformed: {e}"
-        ))
+/// Reads a report file for `compare`.
+fn load_compared(path: &Path) -> Result<downstream::compare::Compared> {
+    let text = String::from_utf8(read(path)?).map_err(|e| Error::InvalidReport {
+        detail: format!("{}: not UTF-8: {e}", path.display()),
     })?;
-    let c = Compared {
-        sha256: v["data"]["sha256"].as_str().map(str::to_string),
-        labels,
-        test_index: list("test_index")?,
-        y_true: list("y_true")?,
-        y_pred: list("y_pred")?,
-    };
-    let n = c.test_index.len();
-    if c.y_true.len() != n || c.y_pred.len() != n {
-        return Err(bad("the prediction lists have different lengths".into()));
-    }
-    if c.y_true
-        .iter()
-        .chain(&c.y_pred)
-        .any(|&l| l >= c.labels.len())
-    {
-        return Err(bad(
-            "a prediction names a class index outside the labels".into()
-        ));
-    }
-    Ok(c)
+    downstream::compare::Compared::from_json(&text, &path.display().to_string())
 }
 
 fn compare(path_a: &Path, path_b: &Path, boot: &BootstrapConfig, json: bool) -> Result<()> {
     let a = load_compared(path_a)?;
     let b = load_compared(path_b)?;
-    let refuse = |detail: String| Err(Error::NotComparable { detail });
-    if let (Some(x), Some(y)) = (&a.sha256, &b.sha256) {
-        if x != y {
-            return refuse(format!(
-                "they are on different data sets (SHA-256 {x} vs {y})"
-            ));
-        }
-    }
-    if a.labels != b.labels {
-        return refuse(format!(
-            "their class labels differ ({} vs {})",
-            a.labels.join(", "),
-            b.labels.join(", ")
-        ));
-    }
-    if a.test_index.len() != b.test_index.len() {
-        return refuse(format!(
-            "their test sets differ in size ({} vs {} items)",
-            a.test_index.len(),
-            b.test_index.len()
-        ));
-    }
-    if let Some(i) = (0..a.test_index.len())
-        .find(|&i| a.test_index[i] != b.test_index[i] || a.y_true[i] != b.y_true[i])
-    {
-        return refuse(format!(
-            "their test items differ (position {i}: item {} labelled {} vs item {} labelled {}); use the same seed and test fraction",
-            a.test_index[i], a.y_true[i], b.test_index[i], b.y_true[i]
-        ));
-    }
-    let mc = stats::mcnemar(&a.y_true, &a.y_pred, &b.y_pred)?;
-    let diff = stats::paired_bootstrap(&a.y_true, &a.y_pred, &b.y_pred, boot)?;
+    let cmp = downstream::compare::compare(&a, &b, boot)?;
+    let (mc, diff) = (cmp.mcnemar, cmp.paired_bootstrap);
     if json {
         let out = json!({"n_test": a.y_true.len(), "mcnemar": mc, "paired_bootstrap": diff});
         println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());

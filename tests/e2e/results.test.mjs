@@ -178,7 +178,7 @@ describe('results of the demo run', () => {
 
   test('charts export as SVG and PNG', { timeout: TEST_TIMEOUT }, async () => {
     const { page } = ctx;
-    const charts = ['confusion-matrix', 'per-class-chart', 'pr-curves', 'roc-curves', 'calibration-chart'];
+    const charts = ['confusion-matrix', 'per-class-chart', 'pr-curves', 'roc-curves', 'calibration-chart', 'embedding-scatter'];
     if (await page.getByTestId('loss-chart').isVisible()) charts.push('loss-chart');
     for (const chart of charts) {
       const tools = page.locator(`.chart-tools[data-chart="${chart}"]`);
@@ -222,6 +222,51 @@ describe('results of the demo run', () => {
       const iterations = Number(/(\d+)\/\d+ iterations/.exec(await page.locator('#run-info').textContent())[1]);
       assert.equal(steps, iterations);
     }
+    assert.deepEqual(ctx.problems, []);
+  });
+
+  test('the PCA map has one dot per test image, coloured by class; a click and a box open exactly those samples', { timeout: TEST_TIMEOUT }, async () => {
+    const { page } = ctx;
+    const dots = page.locator('[data-testid="embedding-scatter"] circle.point');
+    await dots.first().waitFor({ timeout: 60_000 });
+    const points = await dots.evaluateAll((els) => els.map((e) => ({ i: Number(e.dataset.i), item: Number(e.dataset.item), cls: Number(e.dataset.class), fill: e.getAttribute('fill'), cx: Number(e.getAttribute('cx')), cy: Number(e.getAttribute('cy')) })));
+    const p = report.predictions;
+    assert.equal(points.length, p.test_index.length);
+    assert.deepEqual(points.map((q) => q.item).sort((a, b) => a - b), [...p.test_index].sort((a, b) => a - b));
+    const fillOf = new Map();
+    for (const q of points) {
+      assert.equal(q.cls, p.y_true[p.test_index.indexOf(q.item)], 'coloured by the true class');
+      if (!fillOf.has(q.cls)) fillOf.set(q.cls, q.fill);
+      assert.equal(fillOf.get(q.cls), q.fill, 'one colour per class');
+    }
+    assert.equal(new Set(fillOf.values()).size, report.metrics.confusion_matrix.labels.length);
+    assert.match(await page.getByTestId('embedding-scatter').textContent(), /PC 1 \(\d+\.\d % of variance\)/);
+
+    const target = points[17];
+    await page.locator(`[data-testid="embedding-scatter"] circle.point[data-i="${target.i}"]`).click({ force: true });
+    await page.getByTestId('sample-gallery').waitFor({ state: 'visible' });
+    assert.deepEqual(await gallerySamples(page), [target.item]);
+
+    // A box around the densest quarter of the map: the gallery lists exactly the dots inside.
+    const svg = page.locator('[data-testid="embedding-scatter"] svg');
+    const [vw, vh] = (await svg.getAttribute('viewBox')).split(' ').slice(2).map(Number);
+    const xs = points.map((q) => q.cx).sort((a, b) => a - b);
+    const ys = points.map((q) => q.cy).sort((a, b) => a - b);
+    const [x0, x1] = [xs[Math.floor(xs.length * 0.25)], xs[Math.floor(xs.length * 0.75)]];
+    const [y0, y1] = [ys[Math.floor(ys.length * 0.25)], ys[Math.floor(ys.length * 0.75)]];
+    const inside = points.filter((q) => q.cx >= x0 && q.cx <= x1 && q.cy >= y0 && q.cy <= y1).map((q) => q.item).sort((a, b) => a - b);
+    assert.ok(inside.length > 1);
+    await page.getByTestId('embedding-scatter').scrollIntoViewIfNeeded();
+    const b2 = await svg.boundingBox();
+    const start = [b2.x + (x0 / vw) * b2.width - 0.3, b2.y + (y0 / vh) * b2.height - 0.3];
+    const end = [b2.x + (x1 / vw) * b2.width + 0.3, b2.y + (y1 / vh) * b2.height + 0.3];
+    await page.mouse.move(...start);
+    await page.mouse.down();
+    await page.mouse.move((start[0] + end[0]) / 2, (start[1] + end[1]) / 2);
+    await page.mouse.move(...end);
+    await page.mouse.up();
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="sample-gallery"] [data-sample]').length === n, inside.length);
+    assert.deepEqual(await gallerySamples(page), inside);
     assert.deepEqual(ctx.problems, []);
   });
 
