@@ -986,11 +986,44 @@ async function openReportFromHash() {
   await openReportText(text, 'Report opened from a share link.', 'Could not open the shared report');
 }
 
-/** Classroom links: ?model=URL&data=URL[&run=1] fetch those files (same origin only) and load them. */
+/** Classroom presets (`?preset=NAME`): the probe setting each name selects (the CLI's --probe names). */
+const PRESETS = {
+  logreg: { probe: 'logistic_regression' },
+  knn: { probe: 'knn_weighted' },
+  'knn-vote': { probe: 'knn_vote' },
+  centroid: { probe: 'nearest_centroid' },
+  mlp: { probe: 'mlp' },
+};
+
+/** Applies ?preset=NAME to the settings; returns a sentence saying what it set, or null after an error. */
+function applyPreset(name) {
+  const preset = Object.hasOwn(PRESETS, name) ? PRESETS[name] : null;
+  if (!preset) {
+    showError(`This link asks for the preset “${name}”, which this page does not know. Known presets: ${Object.keys(PRESETS).join(', ')}. Nothing was fetched.`);
+    return null;
+  }
+  ui.probeKind.value = preset.probe;
+  ui.probeKind.dispatchEvent(new Event('change', { bubbles: true }));
+  const label = ui.probeKind.selectedOptions[0]?.textContent ?? preset.probe;
+  return `the probe is set to ${label} (preset “${name}”)`;
+}
+
+/** Classroom links: ?model=URL&data=URL[&preset=NAME][&run=1] fetch those files (same origin only) and load them. */
 async function openClassroomLink() {
   const params = new URLSearchParams(location.search);
   const model = params.get('model');
   const data = params.get('data');
+  const presetName = params.get('preset');
+  let presetText = null;
+  if (presetName !== null) {
+    presetText = applyPreset(presetName);
+    if (!presetText) return;
+    if (model === null && data === null) {
+      ui.fetchNote.hidden = false;
+      ui.fetchNote.textContent = `This link sets the settings only: ${presetText}.`;
+      return;
+    }
+  }
   if (model === null && data === null) return;
   const run = params.get('run') === '1';
   if (!model || !data) {
@@ -1007,7 +1040,9 @@ async function openClassroomLink() {
     return;
   }
   ui.fetchNote.hidden = false;
-  ui.fetchNote.textContent = `This link fetches the model from ${modelUrl.href} and the images from ${dataUrl.href}${run ? ', then runs the evaluation' : ''}. They are only read in this page.`;
+  ui.fetchNote.textContent =
+    `This link fetches the model from ${modelUrl.href} and the images from ${dataUrl.href}` +
+    `${presetText ? `; ${presetText}` : ''}${run ? '; then it runs the evaluation' : ''}. The files are only read in this page.`;
   const foreign = [modelUrl, dataUrl].filter((u) => u.origin !== location.origin);
   if (foreign.length > 0) {
     showError(

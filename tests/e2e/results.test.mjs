@@ -488,6 +488,33 @@ describe('classroom links', () => {
     }
   });
 
+  test('&preset=knn-vote sets the probe, says so before fetching, and gives the CLI’s --probe knn-vote report', { timeout: TEST_TIMEOUT }, async () => {
+    const report = readReport('demo-knn-vote-report.json');
+    const query = '?model=assets/demo/encoder.onnx&data=assets/demo/digits.zip&preset=knn-vote&run=1';
+    const { context, page, problems } = await openPage(query, { wait: ['results'] });
+    try {
+      await assertMatchesReport(page, report);
+      assert.equal(await page.getByTestId('probe-kind').inputValue(), 'knn_vote');
+      const note = await page.getByTestId('fetch-note').textContent();
+      assert.match(note, /fetches the model from http:\/\/[^ ]+\/assets\/demo\/encoder\.onnx and the images from http:\/\/[^ ]+\/assets\/demo\/digits\.zip; the probe is set to k-NN vote \(k = 3\) \(preset “knn-vote”\); then it runs the evaluation/);
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('an unknown preset is refused with the known names, before anything is fetched', { timeout: TEST_TIMEOUT }, async () => {
+    const { context, page, requests } = await openPage('?model=assets/demo/encoder.onnx&data=tests/fixtures/data/tiny.zip&preset=resnet-magic&run=1', { wait: ['error'] });
+    try {
+      const message = await errorText(page);
+      assert.match(message, /preset “resnet-magic”, which this page does not know\. Known presets: logreg, knn, knn-vote, centroid, mlp\. Nothing was fetched\./);
+      assert.ok(!requests.some((u) => u.endsWith('encoder.onnx') || u.endsWith('tiny.zip')), 'neither file was requested');
+      assert.equal(await page.getByTestId('run-demo').isDisabled(), false, 'the page stays usable');
+    } finally {
+      await context.close();
+    }
+  });
+
   test('a missing or foreign file gets a clear message', { timeout: TEST_TIMEOUT }, async () => {
     const missing = await openPage('?model=assets/demo/missing.onnx&data=tests/fixtures/data/tiny.zip&run=1', { wait: ['error'] });
     try {
