@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use tract_onnx::model::OnnxOpRegister;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::DimLike;
 use tract_onnx::tract_core::internal::TractErrorContext;
@@ -13,7 +14,7 @@ use tract_onnx::tract_hir::infer::{DimFact, Factoid};
 
 use crate::data::sha256_hex;
 use crate::error::{Error, Result};
-use crate::preprocess::{ImageSpec, Layout};
+use crate::preprocess::{ImageSpec, Layout, PreprocessOptions, Preprocessing, Resolved};
 
 /// Batch size used when the model's batch dimension is symbolic.
 pub const DEFAULT_BATCH: usize = 32;
@@ -38,12 +39,65 @@ pub struct ModelInfo {
     pub width: usize,
     pub batch: usize,
     pub embedding_dim: usize,
+    /// Every graph output with its declared shape (absent in older reports).
+    #[serde(default)]
+    pub outputs: Vec<OutputInfo>,
+    /// The output used as the embedding.
+    #[serde(default)]
+    pub output: String,
+    /// Its shape for one batch, as run.
+    #[serde(default)]
+    pub output_shape: Vec<usize>,
+    /// How each sample's output becomes one vector (`flatten` when the output has rank 2).
+    #[serde(default)]
+    pub pooling: Pooling,
+    /// Things to know about the model that do not stop it from running (quantisation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// One graph output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OutputInfo {
+    pub name: String,
+    /// Declared dims: numbers, or symbol names for symbolic dims.
+    pub shape: Vec<serde_json::Value>,
+}
+
+/// How an output of rank 3 or more becomes one vector per sample. The feature axis is
+/// the last for rank 3 (`[N, T, D]`), the channel axis for rank 4 or more (1, or the last
+/// when the model's input is NHWC).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Pooling {
+    /// Every value of the sample, in order (the default).
+    #[default]
+    Flatten,
+    /// The mean over every axis but the batch and the feature axis.
+    Mean,
+    /// The first position (CLS token) on every axis but the batch and the feature axis.
+    Cls,
+}
+
+/// What the user chose about a model: its preprocessing, output and pooling. Every
+/// default is Downstream's behaviour before these choices existed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ModelOptions {
+    pub preprocess: PreprocessOptions,
+    /// The output name; `None` for the first.
+    pub output: Option<String>,
+    pub pooling: Pooling,
 }
 
 /// A loaded encoder ready to run.
 pub struct Encoder {
     info: ModelInfo,
     spec: ImageSpec,
+    pre: Resolved,
+    /// The chosen output's dims for one sample and the feature axis among them.
+    sample_out: Vec<usize>,
+    feature_axis: usize,
     plan: Arc<TypedRunnableModel>,
     /// The model as loaded, when its batch is symbolic: plans for other batch sizes (a
     /// last partial batch, a single image) are built from it on first use.
@@ -71,6 +125,25 @@ fn dim_json(d: &DimFact) -> serde_json::Value {
         },
         None => serde_json::Value::from("?"),
     }
+}
+
+/// The shape a graph output declares: numbers, symbol names, or `"?"`; empty when the
+/// output declares no shape.
+fn declared_shape(v: &tract_onnx::pb::ValueInfoProto) -> Vec<serde_json::Value> {
+    use tract_onnx::pb::tensor_shape_proto::dimension::Value as Dim;
+    use tract_onnx::pb::type_proto::Value as Type;
+    let Some(Type::TensorType(t)) = v.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
+        return Vec::new();
+    };
+    t.shape
+        .iter()
+        .flat_map(|s| s.dim.iter())
+        .map(|d| match &d.value {
+            Some(Dim::DimValue(n)) => serde_json::Value::from(*n),
+            Some(Dim::DimParam(p)) if !p.is_empty() => serde_json::Value::from(p.clone()),
+            _ => serde_json::Value::from("?"),
+        })
+        .collect()
 }
 
 fn shape_text(dims: &[serde_json::Value]) -> String {
@@ -193,8 +266,16 @@ fn is_square(n: usize) -> bool {
 }
 
 impl Encoder {
-    /// Loads an ONNX model from bytes and prepares it for image batches.
+    /// Loads an ONNX model from bytes and prepares it for image batches, with the
+    /// default options.
     pub fn load(bytes: &[u8], name: &str) -> Result<Self> {
+        Self::load_with(bytes, name, &ModelOptions::default())
+    }
+
+    /// Loads an ONNX model with the user's choice of preprocessing, output and pooling.
+    /// Operators tract cannot run, and inputs the page cannot feed, are refused with a
+    /// message naming them before any data is processed.
+    pub fn load_with(bytes: &[u8], name: &str, options: &ModelOptions) -> Result<Self> {
         let invalid = |e: TractError| Error::InvalidModel {
             name: name.into(),
             detail: format!("{e:#}"),
@@ -210,11 +291,27 @@ impl Encoder {
             .proto_model_for_read(&mut &*bytes)
             .context("Reading proto model")
             .map_err(invalid)?;
+        let mut notes = Vec::new();
         if let Some(graph) = &proto.graph {
             check_outputs_defined(graph).map_err(|detail| Error::InvalidModel {
                 name: name.into(),
                 detail,
             })?;
+            let scan = scan_ops(graph, &onnx.op_register);
+            let quantised = scan.quantised_summary();
+            if !scan.unsupported.is_empty() {
+                return Err(Error::UnsupportedOp {
+                    name: name.into(),
+                    detail: unsupported_detail(&scan.unsupported, quantised.as_deref()),
+                });
+            }
+            if let Some(q) = quantised {
+                notes.push(format!(
+                    "quantised model ({q}): tract runs these operators, but its embeddings may \
+                     differ from onnxruntime's by more than float rounding; compare them with \
+                     reference embeddings (fidelity check)"
+                ));
+            }
         }
         let model = onnx
             .model_for_proto_model(&proto)
@@ -264,7 +361,13 @@ impl Encoder {
             }
         }
         let values: Vec<Option<usize>> = dims.iter().map(|d| dim_value(d)).collect();
+        if let Some(axis) = values.iter().position(|v| *v == Some(0)) {
+            return Err(unsupported(format!(
+                "dimension {axis} is 0, so a sample holds no values"
+            )));
+        }
         let spec = spec_from_dims(&values, &input_name, &shape)?;
+        let pre = options.preprocess.resolve(&spec)?;
         let declared_batch = values.first().copied().flatten();
         let batch = declared_batch.unwrap_or(DEFAULT_BATCH);
         if batch == 0 || batch > MAX_BATCH {
@@ -278,44 +381,111 @@ impl Encoder {
             Layout::Nhw => vec![batch, spec.height, spec.width],
             Layout::Flat => vec![batch, spec.len()],
         };
+
+        let output_outlets = model.output_outlets().map_err(invalid)?.to_vec();
+        let proto_outputs: Vec<&tract_onnx::pb::ValueInfoProto> =
+            proto.graph.iter().flat_map(|g| g.output.iter()).collect();
+        let outputs: Vec<OutputInfo> = output_outlets
+            .iter()
+            .enumerate()
+            .map(|(i, &o)| match proto_outputs.get(i) {
+                Some(v) => OutputInfo {
+                    name: v.name.clone(),
+                    shape: declared_shape(v),
+                },
+                None => OutputInfo {
+                    name: model
+                        .outlet_label(o)
+                        .map_or_else(|| model.node(o.node).name.clone(), String::from),
+                    shape: Vec::new(),
+                },
+            })
+            .collect();
+        let chosen = match &options.output {
+            None => 0,
+            Some(want) => outputs
+                .iter()
+                .position(|o| &o.name == want)
+                .ok_or_else(|| Error::InvalidValue {
+                    name: "output",
+                    value: format!("'{want}'"),
+                    why: format!(
+                        "the model's outputs are {}",
+                        outputs
+                            .iter()
+                            .map(|o| format!("'{}'", o.name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                })?,
+        };
+        let (Some(&outlet), Some(out_info)) = (output_outlets.get(chosen), outputs.get(chosen))
+        else {
+            return Err(Error::Inference("the model has no output".into()));
+        };
+        let output_name = out_info.name.clone();
+        let model = model.with_output_outlets(&[outlet]).map_err(invalid)?;
         let run_err = |e: TractError| Error::Inference(format!("{e:#}"));
         let source = declared_batch.is_none().then(|| model.clone());
-        let plan = optimize_for(model, &concrete)?;
+        let plan = optimize_for(model, &concrete).map_err(|e| match (&e, notes.is_empty()) {
+            (Error::Inference(d), false) => Error::UnsupportedOp {
+                name: name.into(),
+                detail: format!("it is quantised and tract could not prepare it: {d}"),
+            },
+            _ => e,
+        })?;
         let out_fact = plan.model().output_fact(0).map_err(run_err)?;
-        let out_shape = out_fact.shape.as_concrete().map(|s| s.to_vec());
         if out_fact.datum_type != DatumType::F32 {
             return Err(Error::Inference(format!(
-                "the first output has element type {:?}; Downstream needs float32 embeddings",
+                "output '{output_name}' has element type {:?}; Downstream needs float32 embeddings",
                 out_fact.datum_type
             )));
         }
-        let embedding_dim = match out_shape {
-            Some(s) if s.first() == Some(&batch) && s.len() >= 2 => s
-                .iter()
-                .skip(1)
-                .try_fold(1usize, |a, &d| a.checked_mul(d))
-                .ok_or_else(|| {
-                    Error::Inference(format!("the first output has shape {s:?}, too large"))
-                })?,
-            Some(s) => {
-                return Err(Error::Inference(format!(
-                    "the first output has shape {s:?}; expected the batch ({batch}) first"
-                )))
-            }
+        let out_shape = match out_fact.shape.as_concrete().map(|s| s.to_vec()) {
+            Some(s) => s,
             None => {
                 let zeros = vec![0.0f32; batch.saturating_mul(spec.len())];
-                let out = run_batch(&plan, &concrete, &zeros)?;
-                out.len() / batch
+                run_batch(&plan, &concrete, &zeros)?.0
             }
         };
-        if embedding_dim == 0 {
-            return Err(Error::Inference("the first output is empty".into()));
+        let sample_out: Vec<usize> = match out_shape.split_first() {
+            Some((&b, rest)) if b == batch && !rest.is_empty() => rest.to_vec(),
+            _ => {
+                return Err(Error::Inference(format!(
+                    "output '{output_name}' has shape {out_shape:?}; expected the batch ({batch}) first and at least one more axis"
+                )))
+            }
+        };
+        let per_sample = sample_out
+            .iter()
+            .try_fold(1usize, |a, &d| a.checked_mul(d))
+            .ok_or_else(|| {
+                Error::Inference(format!(
+                    "output '{output_name}' has shape {out_shape:?}, too large"
+                ))
+            })?;
+        if per_sample == 0 {
+            return Err(Error::Inference(format!("output '{output_name}' is empty")));
         }
-        if embedding_dim > MAX_INPUT_VALUES {
+        if per_sample > MAX_INPUT_VALUES {
             return Err(Error::Inference(format!(
-                "the first output has {embedding_dim} values per sample, more than the limit of {MAX_INPUT_VALUES}"
+                "output '{output_name}' has {per_sample} values per sample, more than the limit of {MAX_INPUT_VALUES}"
             )));
         }
+        let pooling = if sample_out.len() < 2 {
+            Pooling::Flatten
+        } else {
+            options.pooling
+        };
+        let feature_axis = match sample_out.len() {
+            0..=2 => sample_out.len().saturating_sub(1),
+            r if spec.layout == Layout::Nhwc => r - 1,
+            _ => 0,
+        };
+        let embedding_dim = match pooling {
+            Pooling::Flatten => per_sample,
+            Pooling::Mean | Pooling::Cls => sample_out.get(feature_axis).copied().unwrap_or(1),
+        };
         Ok(Encoder {
             info: ModelInfo {
                 name: name.into(),
@@ -328,12 +498,74 @@ impl Encoder {
                 width: spec.width,
                 batch,
                 embedding_dim,
+                outputs,
+                output: output_name,
+                output_shape: out_shape,
+                pooling,
+                notes,
             },
             spec,
+            pre,
+            sample_out,
+            feature_axis,
             plan,
             source,
             extra_plans: RefCell::new(Vec::new()),
         })
+    }
+
+    /// Changes the preprocessing (no reload needed); on error the previous one stays.
+    pub fn set_preprocess(&mut self, options: &PreprocessOptions) -> Result<()> {
+        self.pre = options.resolve(&self.spec)?;
+        Ok(())
+    }
+
+    /// The preprocessing in use, resolved for this model's input.
+    pub fn preprocessing(&self) -> &Resolved {
+        &self.pre
+    }
+
+    /// The preprocessing in use, as recorded in reports.
+    pub fn describe_preprocessing(&self) -> Preprocessing {
+        self.spec.describe_with(&self.pre)
+    }
+
+    /// Decodes one image and writes its model input (`spec().len()` values) with the
+    /// preprocessing in use.
+    pub fn preprocess(&self, bytes: &[u8], path: &str, out: &mut [f32]) -> Result<()> {
+        self.spec.preprocess_with(&self.pre, bytes, path, out)
+    }
+
+    /// Pools one batch of raw output (`rows x` the output's sample values) into
+    /// `rows x embedding_dim` values.
+    fn pool(&self, raw: &[f32], rows: usize) -> Vec<f32> {
+        let per: usize = self.sample_out.iter().product();
+        let d = self.info.embedding_dim;
+        match self.info.pooling {
+            Pooling::Flatten => raw.iter().take(rows * per).copied().collect(),
+            pooling => {
+                let f = self.feature_axis;
+                let stride: usize = self.sample_out.iter().skip(f + 1).product();
+                let count = (per / d.max(1)).max(1) as f64;
+                let mut out = Vec::with_capacity(rows * d);
+                for sample in raw.chunks_exact(per.max(1)).take(rows) {
+                    match pooling {
+                        Pooling::Cls => out
+                            .extend((0..d).map(|j| sample.get(j * stride).copied().unwrap_or(0.0))),
+                        _ => {
+                            let mut acc = vec![0.0f64; d];
+                            for (i, &v) in sample.iter().enumerate() {
+                                if let Some(a) = acc.get_mut((i / stride.max(1)) % d.max(1)) {
+                                    *a += f64::from(v);
+                                }
+                            }
+                            out.extend(acc.iter().map(|&a| (a / count) as f32));
+                        }
+                    }
+                }
+                out
+            }
+        }
     }
 
     /// The plan for `rows` inputs and the batch it runs: the main plan (padding when
@@ -406,21 +638,125 @@ impl Encoder {
             };
             let mut shape = vec![run_rows];
             shape.extend(self.sample_shape());
-            let emb = run_batch(&plan, &shape, batch_in)?;
-            if emb.len() != run_rows.saturating_mul(d) {
+            let (_, raw) = run_batch(&plan, &shape, batch_in)?;
+            let per_out: usize = self.sample_out.iter().product();
+            if raw.len() != run_rows.saturating_mul(per_out) {
                 return Err(Error::Inference(format!(
                     "the model returned {} values for a batch of {run_rows}; expected {}",
-                    emb.len(),
-                    run_rows * d
+                    raw.len(),
+                    run_rows * per_out
                 )));
             }
-            out.extend(emb.iter().take(n * d));
+            out.extend(self.pool(&raw, n));
         }
         Ok(out)
     }
 }
 
-fn run_batch(plan: &Arc<TypedRunnableModel>, shape: &[usize], data: &[f32]) -> Result<Vec<f32>> {
+/// How close embeddings are to reference embeddings of the same inputs (made in Python).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Fidelity {
+    /// The reference file.
+    pub name: String,
+    /// Rows compared: the first `n` items of the data set.
+    pub n: usize,
+    pub dim: usize,
+    /// Largest absolute difference of any value.
+    pub max_abs: f64,
+    /// Cosine similarity of each row with its reference: mean and smallest.
+    pub mean_cosine: f64,
+    pub min_cosine: f64,
+    /// The row with the smallest cosine similarity.
+    pub worst_row: usize,
+}
+
+/// Reads reference embeddings (`.npy`, `[N, D]`) for the first `N` of `items` data-set
+/// items, where `D` must be the model's `dim`.
+pub fn read_reference(
+    bytes: &[u8],
+    name: &str,
+    items: usize,
+    dim: usize,
+) -> Result<crate::npy::Array> {
+    let arr = crate::npy::read(bytes, name)?;
+    let ok = matches!(arr.shape.as_slice(), [n, d] if *n >= 1 && *n <= items && *d == dim);
+    if !ok {
+        return Err(Error::Array {
+            name: name.into(),
+            detail: format!(
+                "reference embeddings have shape {:?}; expected [N, {dim}]: N rows for the first N of the data set's {items} items (1 to {items}), {dim} = the model's embedding dimension",
+                arr.shape
+            ),
+        });
+    }
+    Ok(arr)
+}
+
+/// Compares `got` (row-major, the reference's shape) with `reference`.
+pub fn fidelity(got: &[f32], reference: &crate::npy::Array, name: &str) -> Result<Fidelity> {
+    let (n, dim) = match reference.shape.as_slice() {
+        [n, d] => (*n, *d),
+        _ => (0, 0),
+    };
+    if got.len() != reference.data.len() || n == 0 || dim == 0 {
+        return Err(Error::LengthMismatch {
+            what: format!("embedding values to compare with '{name}'"),
+            expected: reference.data.len(),
+            got: got.len(),
+        });
+    }
+    let mut max_abs = 0.0f64;
+    let (mut sum_cos, mut min_cos, mut worst_row) = (0.0f64, f64::INFINITY, 0);
+    for (row, (g, r)) in got
+        .chunks_exact(dim)
+        .zip(reference.data.chunks_exact(dim))
+        .enumerate()
+    {
+        let (mut dot, mut gg, mut rr) = (0.0f64, 0.0f64, 0.0f64);
+        for (&a, &b) in g.iter().zip(r) {
+            let a = f64::from(a);
+            max_abs = max_abs.max((a - b).abs());
+            dot += a * b;
+            gg += a * a;
+            rr += b * b;
+        }
+        let cos = if gg == 0.0 && rr == 0.0 {
+            1.0
+        } else if gg == 0.0 || rr == 0.0 {
+            0.0
+        } else {
+            dot / (gg.sqrt() * rr.sqrt())
+        };
+        if !cos.is_finite() || !max_abs.is_finite() {
+            return Err(Error::NonFinite {
+                what: format!("the comparison with '{name}'"),
+                row,
+                col: 0,
+                value: cos,
+            });
+        }
+        sum_cos += cos;
+        if cos < min_cos {
+            (min_cos, worst_row) = (cos, row);
+        }
+    }
+    Ok(Fidelity {
+        name: name.into(),
+        n,
+        dim,
+        max_abs,
+        mean_cosine: sum_cos / n as f64,
+        min_cosine: min_cos,
+        worst_row,
+    })
+}
+
+/// Runs one batch; returns the (single) output's shape and values.
+fn run_batch(
+    plan: &Arc<TypedRunnableModel>,
+    shape: &[usize],
+    data: &[f32],
+) -> Result<(Vec<usize>, Vec<f32>)> {
     let err = |e: TractError| Error::Inference(format!("{e:#}"));
     let input = Tensor::from_shape(shape, data).map_err(err)?;
     let outputs = plan.run(tvec!(input.into_tvalue())).map_err(err)?;
@@ -428,7 +764,131 @@ fn run_batch(plan: &Arc<TypedRunnableModel>, shape: &[usize], data: &[f32]) -> R
         .first()
         .ok_or_else(|| Error::Inference("the model has no output".into()))?;
     let view = first.try_as_plain_ram().map_err(err)?;
-    Ok(view.as_slice::<f32>().map_err(err)?.to_vec())
+    Ok((
+        first.shape().to_vec(),
+        view.as_slice::<f32>().map_err(err)?.to_vec(),
+    ))
+}
+
+/// Operators found in a graph (subgraphs included).
+#[derive(Default)]
+struct OpScan {
+    /// `(op, domain, node)` of every node tract cannot run.
+    unsupported: Vec<(String, String, String)>,
+    /// Quantisation operators and how often each occurs, in order of appearance.
+    quant_ops: Vec<(String, usize)>,
+    /// Initialisers stored as int8 or uint8.
+    int8_inits: usize,
+}
+
+const QUANT_OPS: [&str; 5] = [
+    "QuantizeLinear",
+    "DequantizeLinear",
+    "DynamicQuantizeLinear",
+    "MatMulInteger",
+    "ConvInteger",
+];
+
+impl OpScan {
+    fn quantised_summary(&self) -> Option<String> {
+        if self.quant_ops.is_empty() && self.int8_inits == 0 {
+            return None;
+        }
+        let mut parts: Vec<String> = self
+            .quant_ops
+            .iter()
+            .map(|(op, n)| format!("{n} {op}"))
+            .collect();
+        if self.int8_inits > 0 {
+            parts.push(format!("{} int8/uint8 initialisers", self.int8_inits));
+        }
+        Some(parts.join(", "))
+    }
+}
+
+fn scan_ops(graph: &tract_onnx::pb::GraphProto, register: &OnnxOpRegister) -> OpScan {
+    let mut scan = OpScan::default();
+    scan_graph(graph, register, &mut scan);
+    scan
+}
+
+fn scan_graph(graph: &tract_onnx::pb::GraphProto, register: &OnnxOpRegister, scan: &mut OpScan) {
+    // TensorProto.DataType: UINT8 = 2, INT8 = 3.
+    scan.int8_inits += graph
+        .initializer
+        .iter()
+        .filter(|t| matches!(t.data_type, 2 | 3))
+        .count();
+    for node in &graph.node {
+        let op = node.op_type.as_str();
+        let standard = matches!(node.domain.as_str(), "" | "ai.onnx");
+        if QUANT_OPS.contains(&op) || op.starts_with("QLinear") {
+            match scan.quant_ops.iter_mut().find(|(o, _)| o == op) {
+                Some((_, n)) => *n += 1,
+                None => scan.quant_ops.push((op.to_string(), 1)),
+            }
+        }
+        if !standard || !register.0.contains_key(op) {
+            let node_name = if node.name.is_empty() {
+                node.output.first().cloned().unwrap_or_default()
+            } else {
+                node.name.clone()
+            };
+            let domain = if node.domain.is_empty() {
+                "ai.onnx".to_string()
+            } else {
+                node.domain.clone()
+            };
+            scan.unsupported.push((op.to_string(), domain, node_name));
+        }
+        for attr in &node.attribute {
+            for sub in attr.g.iter().chain(&attr.graphs) {
+                scan_graph(sub, register, scan);
+            }
+        }
+    }
+}
+
+/// The message for operators tract cannot run: each distinct `(op, domain)` with its
+/// first node and how many nodes use it.
+fn unsupported_detail(ops: &[(String, String, String)], quantised: Option<&str>) -> String {
+    let mut distinct: Vec<(&str, &str, &str, usize)> = Vec::new();
+    for (op, domain, node) in ops {
+        match distinct
+            .iter_mut()
+            .find(|(o, d, _, _)| o == op && d == domain)
+        {
+            Some(entry) => entry.3 += 1,
+            None => distinct.push((op, domain, node, 1)),
+        }
+    }
+    let list: Vec<String> = distinct
+        .iter()
+        .map(|(op, domain, node, n)| {
+            let more = if *n > 1 {
+                format!(" and {} more", n - 1)
+            } else {
+                String::new()
+            };
+            format!("{op} (domain {domain}, node '{node}'{more})")
+        })
+        .collect();
+    let contrib = distinct.iter().any(|(_, d, _, _)| *d == "com.microsoft");
+    let mut detail = String::new();
+    if let Some(q) = quantised {
+        detail.push_str(&format!("it is a quantised model ({q}) and "));
+    }
+    detail.push_str(&format!(
+        "it uses operators tract does not implement: {}",
+        list.join(", ")
+    ));
+    if contrib {
+        detail.push_str(
+            "; com.microsoft operators are onnxruntime's own contrib ops, added by its graph \
+             optimisations: export the model with standard ONNX operators only",
+        );
+    }
+    detail
 }
 
 #[cfg(test)]

@@ -25,6 +25,9 @@ pub enum Error {
         shape: String,
         why: String,
     },
+    /// The model uses operators tract cannot run (contrib ops, unsupported quantisation).
+    #[error("'{name}' cannot be run in Downstream: {detail}")]
+    UnsupportedOp { name: String, detail: String },
     /// tract could not prepare or run the model.
     #[error("the model could not be run: {0}")]
     Inference(String),

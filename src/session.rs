@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 
 use crate::data::{DataInfo, Dataset};
 use crate::embfile;
-use crate::encoder::{Encoder, ModelInfo};
+use crate::encoder::{Encoder, ModelInfo, ModelOptions, Pooling};
 use crate::error::{Error, Result};
 use crate::heads::{self, ProbeSpec};
 use crate::metrics::{self, Proba};
@@ -100,7 +100,18 @@ impl Session {
 
     /// Loads an ONNX encoder; on error the previous one stays.
     pub fn load_model(&mut self, bytes: &[u8], name: &str) -> Result<ModelInfo> {
-        let encoder = Encoder::load(bytes, name)?;
+        self.load_model_with(bytes, name, &ModelOptions::default())
+    }
+
+    /// Loads an ONNX encoder with the user's preprocessing, output and pooling; on error
+    /// the previous one stays.
+    pub fn load_model_with(
+        &mut self,
+        bytes: &[u8],
+        name: &str,
+        options: &ModelOptions,
+    ) -> Result<ModelInfo> {
+        let encoder = Encoder::load_with(bytes, name, options)?;
         let info = encoder.info().clone();
         self.encoder = Some(encoder);
         if self.precomputed.take().is_some() {
@@ -152,6 +163,11 @@ impl Session {
             width: 0,
             batch: 0,
             embedding_dim: emb.dim,
+            outputs: Vec::new(),
+            output: String::new(),
+            output_shape: Vec::new(),
+            pooling: Pooling::Flatten,
+            notes: Vec::new(),
         };
         let none = || "none (precomputed embeddings)".to_string();
         let preprocessing = Preprocessing {
@@ -162,6 +178,7 @@ impl Session {
             color: none(),
             resize: none(),
             scale: none(),
+            options: None,
         };
         let info = data.info();
         self.data = Some(data);
@@ -181,7 +198,11 @@ impl Session {
             return Ok((model.clone(), pre.clone(), data));
         }
         let (encoder, data) = self.parts()?;
-        Ok((encoder.info().clone(), encoder.spec().describe(), data))
+        Ok((
+            encoder.info().clone(),
+            encoder.describe_preprocessing(),
+            data,
+        ))
     }
 
     fn reset_embeddings(&mut self) {
@@ -246,7 +267,7 @@ impl Session {
             .iter()
             .zip(inputs.chunks_exact_mut(spec.len()))
         {
-            spec.preprocess(&item.bytes, &item.path, out)?;
+            encoder.preprocess(&item.bytes, &item.path, out)?;
         }
         Ok(inputs)
     }

@@ -45,8 +45,22 @@ fn cases() -> Vec<Case> {
     serde_json::from_slice(&common::read("tests/fixtures/bad/expected.json")).unwrap()
 }
 
+/// Where a case's file is: `tests/fixtures/bad/`, or `tests/fixtures/models/` for
+/// `models/...` (the tiny models of `tools/make_model_fixtures.py`).
+fn bad_path(file: &str) -> String {
+    match file.strip_prefix("models/") {
+        Some(model) => format!("tests/fixtures/models/{model}"),
+        None => format!("tests/fixtures/bad/{file}"),
+    }
+}
+
+/// The file name a user's file is known by (as the CLI names it).
+fn base(file: &str) -> &str {
+    file.rsplit('/').next().unwrap_or(file)
+}
+
 fn bad(file: &str) -> Vec<u8> {
-    common::read(&format!("tests/fixtures/bad/{file}"))
+    common::read(&bad_path(file))
 }
 
 fn loaded_session() -> Session {
@@ -84,7 +98,7 @@ fn run_probe(case: &Case) -> Result<(), downstream::Error> {
 fn run_case(s: &mut Session, case: &Case) -> Result<(), downstream::Error> {
     let bytes = bad(&case.file);
     match case.kind.as_str() {
-        "model" => s.load_model(&bytes, &case.file).map(drop),
+        "model" => s.load_model(&bytes, base(&case.file)).map(drop),
         "data" => s.load_data_zip(&bytes, &case.file).map(drop),
         "embed" if case.file.ends_with(".onnx") => {
             s.load_model(&bytes, &case.file)?;
@@ -168,7 +182,7 @@ fn the_cli_exits_non_zero_with_the_same_message() {
     let dir = std::env::temp_dir().join(format!("downstream-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for case in cases().iter().filter(|c| c.kind != "text") {
-        let path = |f: &str| common::fixture(&format!("tests/fixtures/bad/{f}"));
+        let path = |f: &str| common::fixture(&bad_path(f));
         let file = path(&case.file);
         let out = if case.kind == "embeddings" {
             let mut args = vec!["probe".as_ref(), "--data".as_ref(), file.as_os_str()];

@@ -95,7 +95,14 @@ const ui = {
   compareStart: $('compare-start'),
   compareHint: $('compare-hint'),
   compareView: $('compare-view'),
+  cmZoomIn: $('cm-zoom-in'),
+  cmZoomOut: $('cm-zoom-out'),
+  cmZoomFit: $('cm-zoom-fit'),
+  cmZoomLevel: $('cm-zoom-level'),
 };
+
+/** Zoom steps of the confusion matrix (1 = the chart's own size); 'fit' shrinks it to the width. */
+const CM_ZOOMS = [0.5, 0.75, 1, 1.5, 2, 3, 4];
 
 /** Bootstrap resamples and seed of the compare view: the CLI's `compare` defaults. */
 const COMPARE_RESAMPLES = 9_999;
@@ -330,8 +337,10 @@ function renderMatrix() {
   const focused = document.activeElement?.closest?.('#confusion-matrix .cell');
   const keep = focused ? [focused.dataset.row, focused.dataset.col] : null;
   const svg = confusionMatrixSvg(cm.labels, cm.matrix, { normalize: ui.cmNormalize.value, sort: ui.cmSort.value });
-  svg.classList.toggle('large', cm.labels.length > 30);
+  svg.dataset.baseWidth = svg.getAttribute('width');
+  svg.dataset.baseHeight = svg.getAttribute('height');
   ui.matrix.replaceChildren(svg);
+  applyCmZoom();
   if (keep) {
     const cell = ui.matrix.querySelector(`.cell[data-row="${keep[0]}"][data-col="${keep[1]}"]`);
     if (cell) moveFocus(cell);
@@ -388,6 +397,46 @@ function renderCurves() {
   ui.trainingBlock.hidden = !loss && !shots;
 }
 
+/** Sizes the matrix for the zoom: 'fit' shrinks it to the container (no scroll), a number scales it and scrolls. */
+function applyCmZoom() {
+  const svg = ui.matrix.querySelector('svg');
+  if (!svg) return;
+  const zoom = currentCmZoom();
+  const w = Number(svg.dataset.baseWidth);
+  const h = Number(svg.dataset.baseHeight);
+  const scale = zoom === 'fit' ? 1 : zoom;
+  svg.setAttribute('width', String(Math.round(w * scale)));
+  svg.setAttribute('height', String(Math.round(h * scale)));
+  svg.classList.toggle('large', zoom !== 'fit');
+  svg.dataset.zoom = String(zoom);
+  ui.cmZoomLevel.textContent = zoom === 'fit' ? 'fit' : `${Math.round(zoom * 100)}%`;
+  ui.cmZoomIn.disabled = zoom !== 'fit' && zoom >= CM_ZOOMS[CM_ZOOMS.length - 1];
+  ui.cmZoomOut.disabled = zoom !== 'fit' && zoom <= CM_ZOOMS[0];
+}
+
+/** The chosen zoom; by default small matrices fit the width and large ones (> 30 classes) scroll at 100 %. */
+function currentCmZoom() {
+  return state.cmZoom ?? ((state.report?.metrics?.confusion_matrix?.labels?.length ?? 0) > 30 ? 1 : 'fit');
+}
+
+/** step +1 / −1 through CM_ZOOMS, or 'fit'. From 'fit' the next step above or below the fitted scale. */
+function zoomMatrix(step) {
+  const current = currentCmZoom();
+  if (step === 'fit') {
+    state.cmZoom = 'fit';
+  } else if (current === 'fit') {
+    const svg = ui.matrix.querySelector('svg');
+    const fitted = svg ? svg.getBoundingClientRect().width / Number(svg.dataset.baseWidth) : 1;
+    state.cmZoom = step > 0
+      ? (CM_ZOOMS.find((z) => z > fitted + 1e-6) ?? CM_ZOOMS[CM_ZOOMS.length - 1])
+      : (CM_ZOOMS.filter((z) => z < fitted - 1e-6).pop() ?? CM_ZOOMS[0]);
+  } else {
+    const i = CM_ZOOMS.indexOf(current);
+    state.cmZoom = CM_ZOOMS[Math.min(CM_ZOOMS.length - 1, Math.max(0, i + step))];
+  }
+  applyCmZoom();
+}
+
 /** Roving tab stop: cell becomes the one focusable cell and gets focus. */
 function moveFocus(cell) {
   for (const c of ui.matrix.querySelectorAll('.cell[tabindex="0"]')) c.setAttribute('tabindex', '-1');
@@ -401,6 +450,13 @@ function onMatrixKey(event) {
   if (event.key === 'Enter' || event.key === ' ') {
     event.preventDefault();
     openGallery(cell);
+    return;
+  }
+  const zoomKey = { '+': 1, '=': 1, '-': -1, _: -1, 0: 'fit' }[event.key];
+  if (zoomKey !== undefined) {
+    event.preventDefault();
+    zoomMatrix(zoomKey);
+    cell.focus();
     return;
   }
   const steps = { ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1], Home: [0, -Infinity], End: [0, Infinity] };
@@ -679,6 +735,7 @@ function showReport(report, reportJson, { seconds, source, run } = {}) {
   renderWarnings(ui.warnings, report.metrics?.warnings);
   renderSupportWarning(ui.supportWarning, report.metrics);
   renderRunInfo(ui.runInfo, report);
+  state.cmZoom = null;
   renderMatrix();
   renderBars();
   fillCurveClasses(report.metrics?.curves?.per_class?.map((c) => c.label) ?? []);
@@ -1122,6 +1179,9 @@ ui.reportInput.addEventListener('change', () => openReportFile(ui.reportInput.fi
 ui.cmNormalize.addEventListener('change', renderMatrix);
 ui.cmSort.addEventListener('change', renderMatrix);
 ui.curveClasses.addEventListener('change', renderCurves);
+ui.cmZoomIn.addEventListener('click', () => zoomMatrix(1));
+ui.cmZoomOut.addEventListener('click', () => zoomMatrix(-1));
+ui.cmZoomFit.addEventListener('click', () => zoomMatrix('fit'));
 ui.scatter.addEventListener('pointerdown', onScatterDown);
 ui.compareStart.addEventListener('click', startCompare);
 ui.matrix.addEventListener('click', (event) => {

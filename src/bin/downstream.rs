@@ -10,10 +10,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use downstream::data::Dataset;
-use downstream::encoder::Encoder;
+use downstream::encoder::{self, Encoder, ModelOptions, Pooling};
 use downstream::heads::{self, ProbeSpec};
 use downstream::metrics::{self, Proba};
 use downstream::mlp::MlpConfig;
+use downstream::preprocess::{ColorOrder, PreprocessOptions, ResizeMode, ScalePreset};
 use downstream::probe::{Features, LogRegConfig};
 use downstream::protocol::{self, Labelled};
 use downstream::session::{CiSettings, EvalConfig, Session};
@@ -84,6 +85,12 @@ enum Command {
         ci_resamples: usize,
         #[arg(long, value_enum, default_value_t = CiArg::Percentile)]
         ci_method: CiArg,
+        #[command(flatten)]
+        model_args: ModelArgs,
+        /// Reference embeddings (.npy [N, D], made in Python) of the first N items in
+        /// data-set order: max-abs and cosine differences are printed before evaluating.
+        #[arg(long)]
+        fidelity: Option<PathBuf>,
         /// Write the report JSON here (otherwise only a summary is printed).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -362,11 +369,114 @@ fn score(y_true: &Path, y_pred: &Path, proba: Option<&Path>, json: bool) -> Resu
     Ok(())
 }
 
-fn eval(model: &Path, data: &Path, cfg: EvalConfig, out: Option<&Path>) -> Result<()> {
+/// `eval`'s model options: preprocessing, output and pooling (defaults: the model's
+/// proposal, as the page).
+#[derive(clap::Args)]
+struct ModelArgs {
+    /// Scale preset: zero-one (pixel / 255, default), minus-one-one, zero-255, imagenet, or
+    /// custom (with --mean and --std).
+    #[arg(long, value_parser = kebab::<ScalePreset>)]
+    preprocess: Option<ScalePreset>,
+    /// Custom per-channel mean of pixel / 255 (one value, or one per model channel).
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    mean: Option<Vec<f32>>,
+    /// Custom per-channel standard deviation (one value, or one per model channel).
+    #[arg(long, value_delimiter = ',')]
+    std: Option<Vec<f32>>,
+    /// stretch (to the input size, default) or crop (keep the aspect ratio, centre crop).
+    #[arg(long, value_parser = kebab::<ResizeMode>)]
+    resize: Option<ResizeMode>,
+    /// Fraction kept by --resize crop (default 0.875 = 224/256).
+    #[arg(long)]
+    crop_ratio: Option<f64>,
+    /// Channel order: rgb, bgr or gray (default: gray for 1 channel, rgb for 3).
+    #[arg(long, value_parser = kebab::<ColorOrder>)]
+    color: Option<ColorOrder>,
+    /// The model output used as the embedding (default: the first).
+    #[arg(long)]
+    output: Option<String>,
+    /// Pooling of an output of rank 3 or more: flatten (default), mean or cls.
+    #[arg(long, value_parser = kebab::<Pooling>)]
+    pooling: Option<Pooling>,
+}
+
+/// Parses a kebab-case name of one of the core's option enums.
+fn kebab<T: serde::de::DeserializeOwned>(s: &str) -> std::result::Result<T, String> {
+    serde_json::from_value(json!(s)).map_err(|e| e.to_string())
+}
+
+impl ModelArgs {
+    fn options(&self) -> Result<ModelOptions> {
+        let custom = self.mean.is_some() || self.std.is_some();
+        let scale = self.preprocess.unwrap_or(if custom {
+            ScalePreset::Custom
+        } else {
+            ScalePreset::ZeroOne
+        });
+        if custom != (scale == ScalePreset::Custom) {
+            return Err(Error::InvalidParameter {
+                name: "--preprocess",
+                value: kebab_name(&scale),
+                why: "--mean and --std go with --preprocess custom, which needs both",
+            });
+        }
+        let mut pre = PreprocessOptions {
+            scale,
+            mean: self.mean.clone().unwrap_or_default(),
+            std: self.std.clone().unwrap_or_default(),
+            ..Default::default()
+        };
+        if let Some(r) = self.resize {
+            pre.resize = r;
+        }
+        if let Some(r) = self.crop_ratio {
+            pre.crop_ratio = r;
+        }
+        if let Some(c) = self.color {
+            pre.color = c;
+        }
+        Ok(ModelOptions {
+            preprocess: pre,
+            output: self.output.clone(),
+            pooling: self.pooling.unwrap_or_default(),
+        })
+    }
+}
+
+fn kebab_name<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+fn eval(
+    model: &Path,
+    data: &Path,
+    model_args: &ModelArgs,
+    fidelity_ref: Option<&Path>,
+    cfg: EvalConfig,
+    out: Option<&Path>,
+) -> Result<()> {
+    let model_options = model_args.options()?;
     let mut session = Session::new();
-    let info = session.load_model(&read(model)?, &file_name(model))?;
+    let info = session.load_model_with(&read(model)?, &file_name(model), &model_options)?;
+    for note in &info.notes {
+        eprintln!("note: {note}");
+    }
     let dataset = Dataset::from_path(data)?;
     let data_info = session.set_data(dataset)?;
+    if let Some(path) = fidelity_ref {
+        let name = file_name(path);
+        let reference =
+            encoder::read_reference(&read(path)?, &name, data_info.n, info.embedding_dim)?;
+        let n = reference.shape.first().copied().unwrap_or_default();
+        let f = encoder::fidelity(&session.embed_range(0, n)?, &reference, &name)?;
+        println!(
+            "fidelity vs {name}: {} items x {}, max-abs {:.3e}, cosine mean {:.8} min {:.8} (item {})",
+            f.n, f.dim, f.max_abs, f.mean_cosine, f.min_cosine, f.worst_row
+        );
+    }
     eprintln!(
         "model {}: input {:?}, {}-d embeddings; data {}: {} images in {} classes",
         info.name,
@@ -705,6 +815,8 @@ fn main() -> ExitCode {
             probe,
             ci_resamples,
             ci_method,
+            model_args,
+            fidelity,
             out,
         } => {
             let lr = LogRegConfig {
@@ -716,6 +828,8 @@ fn main() -> ExitCode {
             eval(
                 model,
                 data,
+                model_args,
+                fidelity.as_deref(),
                 EvalConfig {
                     seed: *seed,
                     test_fraction: *test_fraction,

@@ -417,6 +417,62 @@ describe('report files', () => {
   });
 });
 
+describe('a 100-class confusion matrix', () => {
+  test('stays readable: cells and labels keep their size, labels are rotated, zoom by buttons and keys, fit', { timeout: TEST_TIMEOUT }, async () => {
+    const big = syntheticReport(100, 20);
+    const { context, page, problems } = await openPage('', { viewport: { width: 1280, height: 900 } });
+    try {
+      await page.getByTestId('report-input').setInputFiles({ name: 'big.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(big)) });
+      await waitForState(page, ['results']);
+      const measure = () =>
+        page.evaluate(() => {
+          const box = document.querySelector('[data-testid="confusion-matrix"]');
+          const rect = box.querySelector('.cell rect').getBoundingClientRect();
+          const rowLabel = box.querySelector('.row-labels text').getBoundingClientRect();
+          const colLabel = box.querySelector('.col-labels text');
+          return {
+            cell: rect.width,
+            rowLabelHeight: rowLabel.height,
+            colTransform: colLabel.getAttribute('transform'),
+            scrolls: box.scrollWidth > box.clientWidth,
+            svgWidth: box.querySelector('svg').getBoundingClientRect().width,
+            boxWidth: box.clientWidth,
+            level: document.querySelector('[data-testid="cm-zoom-level"]').textContent,
+          };
+        });
+      const base = await measure();
+      assert.ok(base.cell >= 16, `a cell is ${base.cell} px at 100 %`);
+      assert.ok(base.rowLabelHeight <= base.cell + 0.5, `row labels (${base.rowLabelHeight} px) fit their ${base.cell} px rows`);
+      assert.match(base.colTransform, /rotate\(-45\)/, 'column labels are rotated');
+      assert.ok(base.scrolls, 'at 100 % a 100-class matrix scrolls instead of shrinking');
+      assert.equal(base.level, '100%');
+
+      await page.getByTestId('cm-zoom-in').click();
+      const zin = await measure();
+      assert.equal(zin.level, '150%');
+      assert.ok(Math.abs(zin.cell - base.cell * 1.5) < 0.5, `${zin.cell} vs 1.5 × ${base.cell}`);
+
+      // Keyboard: focus a cell, − twice, then 0 for fit; the buttons are ordinary focusable buttons.
+      await page.locator('[data-testid="confusion-matrix"] .cell[tabindex="0"]').focus();
+      await page.keyboard.press('-');
+      await page.keyboard.press('-');
+      assert.equal((await measure()).level, '75%');
+      await page.keyboard.press('0');
+      const fit = await measure();
+      assert.equal(fit.level, 'fit');
+      assert.ok(!fit.scrolls && fit.svgWidth <= fit.boxWidth + 1, `fit: ${fit.svgWidth} px in ${fit.boxWidth} px`);
+      await page.getByTestId('cm-zoom-in').focus();
+      await page.keyboard.press('Enter');
+      const fromFit = await measure();
+      assert.ok(fromFit.cell > fit.cell, 'zooming in from fit enlarges the matrix');
+      assert.equal(await readMatrix(page).then((m) => m.length), 100);
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
 /** A valid report with k classes and about perClass test samples each (deterministic). */
 function syntheticReport(k, perClass) {
   const base = readReport('tiny-report.json');
