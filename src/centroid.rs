@@ -1,7 +1,9 @@
 //! Nearest-centroid probe with SimpleShot's CL2N features: subtract the training mean,
 //! L2-normalise, average per class, predict the class mean nearest in Euclidean distance.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use crate::error::{Error, Result};
+use crate::metrics::label_outside;
 use crate::probe::{check_labels, Features};
 
 /// A fitted nearest-centroid probe (f64).
@@ -51,9 +53,12 @@ pub fn fit(train: Features<'_>, y: &[usize], n_classes: usize) -> Result<Nearest
     let mut sums = vec![vec![0.0; d]; n_classes];
     let mut counts = vec![0usize; n_classes];
     for (row, &label) in train.values.chunks_exact(d).zip(y) {
+        let (Some(sum), Some(count)) = (sums.get_mut(label), counts.get_mut(label)) else {
+            return Err(label_outside(label));
+        };
         let v = cl2n(row, &mean);
-        sums[label].iter_mut().zip(&v).for_each(|(s, a)| *s += a);
-        counts[label] += 1;
+        sum.iter_mut().zip(&v).for_each(|(s, a)| *s += a);
+        *count += 1;
     }
     let centroids = sums
         .into_iter()

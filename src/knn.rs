@@ -5,8 +5,10 @@
 //! Neighbours are ranked by similarity, highest first; equal similarities are ranked by
 //! training-row index, lowest first (a stable sort). Rows are L2-normalised; an all-zero
 //! row stays zero (scikit-learn's `normalize`), so its similarity to everything is 0.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use crate::error::{Error, Result};
+use crate::metrics::{argmax_value, label_outside};
 use crate::probe::{check_labels, Features};
 
 /// DINO's default number of neighbours.
@@ -30,12 +32,13 @@ pub struct KnnPrediction {
 }
 
 impl KnnPrediction {
-    /// Score of each row's predicted class (the vote's confidence = votes / k).
+    /// Score of each row's predicted class (the vote's confidence = votes / k); a class
+    /// outside the score rows scores 0, as in [`KnnPrediction::top_m_accuracy`].
     pub fn confidence(&self) -> Vec<f64> {
         self.scores
             .chunks_exact(self.n_classes)
             .zip(&self.pred)
-            .map(|(row, &p)| row[p])
+            .map(|(row, &p)| row.get(p).copied().unwrap_or(0.0))
             .collect()
     }
 
@@ -141,51 +144,58 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
-/// Calls `visit(test_row, neighbours)` with the `k` most similar training rows of every
-/// test row, as (training index, cosine similarity), most similar first.
+/// A training row among a test row's neighbours.
+#[derive(Debug, Clone, Copy)]
+struct Neighbour {
+    /// Training row index (breaks ties of similarity, lowest first).
+    index: usize,
+    label: usize,
+    sim: f32,
+}
+
+/// Calls `visit(scores_row, neighbours)` with the `n_classes` scores of every test row
+/// (row-major in `scores`, which has one row per test row) and its `k` most similar
+/// training rows, most similar first. Inputs are checked by [`check_inputs`].
 fn for_each_neighbours(
     train: Features<'_>,
+    y_train: &[usize],
     test: Features<'_>,
     k: usize,
-    mut visit: impl FnMut(usize, &[(usize, f32)]),
-) {
+    scores: &mut [f64],
+    n_classes: usize,
+    mut visit: impl FnMut(&mut [f64], &[Neighbour]) -> Result<()>,
+) -> Result<()> {
     let (tr, te) = (l2_normalise(train), l2_normalise(test));
     let d = train.dim;
     let n_train = train.rows();
     let mut sims = vec![0.0f32; BLOCK * n_train];
-    let mut order: Vec<(usize, f32)> = Vec::with_capacity(n_train);
-    let rank = |a: &(usize, f32), b: &(usize, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-    for (b, block) in te.chunks(BLOCK * d).enumerate() {
+    let mut order: Vec<Neighbour> = Vec::with_capacity(n_train);
+    let rank = |a: &Neighbour, b: &Neighbour| b.sim.total_cmp(&a.sim).then(a.index.cmp(&b.index));
+    let mut out_rows = scores.chunks_exact_mut(n_classes);
+    for block in te.chunks(BLOCK * d) {
         let rows = block.len() / d;
         for (q, s) in block.chunks_exact(d).zip(sims.chunks_exact_mut(n_train)) {
             for (t, out) in tr.chunks_exact(d).zip(s.iter_mut()) {
                 *out = dot(q, t);
             }
         }
-        for (r, s) in sims.chunks_exact(n_train).take(rows).enumerate() {
+        for (s, out) in sims.chunks_exact(n_train).take(rows).zip(out_rows.by_ref()) {
             order.clear();
-            order.extend(s.iter().copied().enumerate());
+            order.extend(
+                s.iter()
+                    .zip(y_train)
+                    .enumerate()
+                    .map(|(index, (&sim, &label))| Neighbour { index, label, sim }),
+            );
             if k < n_train {
                 order.select_nth_unstable_by(k - 1, rank);
                 order.truncate(k);
             }
             order.sort_unstable_by(rank);
-            visit(b * BLOCK + r, &order);
+            visit(out, &order)?;
         }
     }
-}
-
-fn argmax_lowest(row: &[f64]) -> usize {
-    row.iter()
-        .enumerate()
-        .fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &v)| {
-            if v > bv {
-                (i, v)
-            } else {
-                (bi, bv)
-            }
-        })
-        .0
+    Ok(())
 }
 
 /// DINO's weighted k-NN (`dino/eval_knn.py`): each of the `k` most similar training rows
@@ -207,21 +217,8 @@ pub fn weighted(
             why: "must be a positive finite number",
         });
     }
-    let n_test = test.rows();
-    let mut scores = vec![0.0f64; n_test * n_classes];
-    for_each_neighbours(train, test, k, |i, nb| {
-        let row = &mut scores[i * n_classes..(i + 1) * n_classes];
-        for &(j, sim) in nb {
-            row[y_train[j]] += (f64::from(sim) / temperature).exp();
-        }
-        let total: f64 = row.iter().sum();
-        row.iter_mut().for_each(|v| *v /= total);
-    });
-    let pred = scores.chunks_exact(n_classes).map(argmax_lowest).collect();
-    Ok(KnnPrediction {
-        pred,
-        scores,
-        n_classes,
+    neighbour_scores(train, y_train, test, n_classes, k, |sim| {
+        (f64::from(sim) / temperature).exp()
     })
 }
 
@@ -237,16 +234,42 @@ pub fn vote(
     k: usize,
 ) -> Result<KnnPrediction> {
     check_inputs(train, y_train, test, n_classes, k)?;
-    let n_test = test.rows();
-    let mut scores = vec![0.0f64; n_test * n_classes];
-    for_each_neighbours(train, test, k, |i, nb| {
-        let row = &mut scores[i * n_classes..(i + 1) * n_classes];
-        for &(j, _) in nb {
-            row[y_train[j]] += 1.0;
-        }
-        row.iter_mut().for_each(|v| *v /= k as f64);
-    });
-    let pred = scores.chunks_exact(n_classes).map(argmax_lowest).collect();
+    // The k votes sum to exactly k, so the scores are votes / k.
+    neighbour_scores(train, y_train, test, n_classes, k, |_| 1.0)
+}
+
+/// Scores each test row by the summed `weight(similarity)` of its `k` nearest training
+/// rows per class, divided by their total, and predicts the highest (ties to the lowest
+/// class index). Inputs are checked by [`check_inputs`].
+fn neighbour_scores(
+    train: Features<'_>,
+    y_train: &[usize],
+    test: Features<'_>,
+    n_classes: usize,
+    k: usize,
+    weight: impl Fn(f32) -> f64,
+) -> Result<KnnPrediction> {
+    let mut scores = vec![0.0f64; test.rows() * n_classes];
+    for_each_neighbours(
+        train,
+        y_train,
+        test,
+        k,
+        &mut scores,
+        n_classes,
+        |row, nb| {
+            for n in nb {
+                *row.get_mut(n.label).ok_or_else(|| label_outside(n.label))? += weight(n.sim);
+            }
+            let total: f64 = row.iter().sum();
+            row.iter_mut().for_each(|v| *v /= total);
+            Ok(())
+        },
+    )?;
+    let pred = scores
+        .chunks_exact(n_classes)
+        .map(|row| argmax_value(row).0)
+        .collect();
     Ok(KnnPrediction {
         pred,
         scores,

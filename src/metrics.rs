@@ -2,6 +2,7 @@
 //!
 //! Confusion matrix: rows are true labels, columns are predicted labels, in the order
 //! of `labels` (scikit-learn's `confusion_matrix`). Zero division gives 0, never NaN.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use std::collections::BTreeMap;
 
@@ -72,6 +73,15 @@ pub struct Proba<'a> {
     pub n_classes: usize,
 }
 
+/// The error for a label index outside the label list (the message of the up-front checks).
+pub(crate) fn label_outside(label: usize) -> Error {
+    Error::InvalidParameter {
+        name: "label index",
+        value: label.to_string(),
+        why: "outside the label list",
+    }
+}
+
 fn ratio(num: f64, den: f64) -> f64 {
     if den == 0.0 {
         0.0
@@ -129,41 +139,45 @@ pub fn evaluate(
     let mut warnings = Vec::new();
     let cm = confusion_matrix(y_true, y_pred, k);
     let support: Vec<u64> = cm.iter().map(|r| r.iter().sum()).collect();
-    let predicted: Vec<u64> = (0..k).map(|j| cm.iter().map(|r| r[j]).sum()).collect();
-    let tp: Vec<u64> = (0..k).map(|i| cm[i][i]).collect();
+    let predicted: Vec<u64> = cm.iter().fold(vec![0; k], |mut acc, r| {
+        acc.iter_mut().zip(r).for_each(|(a, &c)| *a += c);
+        acc
+    });
+    // The diagonal of the k x k matrix: every (k + 1)-th cell.
+    let tp: Vec<u64> = cm.iter().flatten().step_by(k + 1).copied().collect();
     let correct: u64 = tp.iter().sum();
 
     let mut per_class = BTreeMap::new();
     let mut precisions = Vec::with_capacity(k);
     let mut recalls = Vec::with_capacity(k);
     let mut f1s = Vec::with_capacity(k);
-    for i in 0..k {
-        let (t, p, s) = (tp[i] as f64, predicted[i] as f64, support[i] as f64);
+    for (((label, &tp_i), &predicted_i), &support_i) in
+        labels.iter().zip(&tp).zip(&predicted).zip(&support)
+    {
+        let (t, p, s) = (tp_i as f64, predicted_i as f64, support_i as f64);
         let precision = ratio(t, p);
         let recall = ratio(t, s);
         let f1 = ratio(2.0 * t, p + s);
-        if predicted[i] == 0 && support[i] > 0 {
+        if predicted_i == 0 && support_i > 0 {
             warnings.push(format!(
-                "class '{}' is never predicted: its precision is set to 0",
-                labels[i]
+                "class '{label}' is never predicted: its precision is set to 0"
             ));
         }
-        if support[i] == 0 {
+        if support_i == 0 {
             warnings.push(format!(
-                "class '{}' has no true samples: its recall is set to 0",
-                labels[i]
+                "class '{label}' has no true samples: its recall is set to 0"
             ));
         }
         precisions.push(precision);
         recalls.push(recall);
         f1s.push(f1);
         per_class.insert(
-            labels[i].clone(),
+            label.clone(),
             ClassScores {
                 precision,
                 recall,
                 f1,
-                support: support[i],
+                support: support_i,
             },
         );
     }
@@ -172,7 +186,13 @@ pub fn evaluate(
         f1s.iter().zip(&support).map(|(f, &s)| f * s as f64).sum(),
         total_support,
     );
-    let balanced_accuracy = mean((0..k).filter(|&i| support[i] > 0).map(|i| recalls[i]));
+    let balanced_accuracy = mean(
+        support
+            .iter()
+            .zip(&recalls)
+            .filter(|(&s, _)| s > 0)
+            .map(|(_, &r)| r),
+    );
 
     let nf = n as f64;
     let dot =
@@ -187,9 +207,16 @@ pub fn evaluate(
     };
 
     let observed_disagreement = nf - correct as f64;
-    let expected_disagreement = (0..k)
-        .flat_map(|i| (0..k).filter(move |&j| j != i).map(move |j| (i, j)))
-        .map(|(i, j)| support[i] as f64 * predicted[j] as f64 / nf)
+    let expected_disagreement = support
+        .iter()
+        .enumerate()
+        .flat_map(|(i, &s)| {
+            predicted
+                .iter()
+                .enumerate()
+                .filter(move |&(j, _)| j != i)
+                .map(move |(_, &p)| s as f64 * p as f64 / nf)
+        })
         .sum::<f64>();
     let cohen_kappa = if expected_disagreement == 0.0 {
         warnings.push("Cohen's kappa is undefined (chance agreement is 1): set to 0".into());
@@ -245,12 +272,12 @@ fn add_probability_metrics(m: &mut Metrics, y_true: &[usize], p: Proba<'_>) -> R
             got: p.values.len() / k.max(1),
         });
     }
-    if let Some(pos) = p.values.iter().position(|v| !v.is_finite()) {
+    if let Some((pos, &value)) = p.values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
         return Err(Error::NonFinite {
             what: "probabilities".into(),
             row: pos / k,
             col: pos % k,
-            value: p.values[pos],
+            value,
         });
     }
     let rows = p.values.chunks_exact(k);
@@ -258,8 +285,8 @@ fn add_probability_metrics(m: &mut Metrics, y_true: &[usize], p: Proba<'_>) -> R
     let log_loss = rows
         .clone()
         .zip(y_true)
-        .map(|(row, &t)| -row[t].clamp(eps, 1.0 - eps).ln())
-        .sum::<f64>()
+        .map(|(row, &t)| Ok(-at(row, t)?.clamp(eps, 1.0 - eps).ln()))
+        .sum::<Result<f64>>()?
         / n as f64;
     m.log_loss = Some(log_loss);
 
@@ -274,29 +301,36 @@ fn add_probability_metrics(m: &mut Metrics, y_true: &[usize], p: Proba<'_>) -> R
     }
     m.ece = Some(expected_calibration_error(y_true, p, ECE_BINS)?);
     let ap = average_precision(y_true, p)?;
-    for &j in &ap.no_positives {
+    for (_, label) in m
+        .confusion_matrix
+        .labels
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| ap.no_positives.contains(j))
+    {
         m.warnings.push(format!(
-            "average precision of class '{}' is 0: it has no positive test samples",
-            m.confusion_matrix.labels[j]
+            "average precision of class '{label}' is 0: it has no positive test samples"
         ));
     }
-    m.average_precision = Some(if k == 2 {
-        ap.per_class[1]
-    } else {
-        ap.macro_avg
+    m.average_precision = Some(match ap.per_class.as_slice() {
+        [_, positive] => *positive,
+        _ => ap.macro_avg,
     });
 
-    let columns: Vec<usize> = if k == 2 { vec![1] } else { (0..k).collect() };
-    let mut aucs = Vec::with_capacity(columns.len());
-    for j in columns {
-        let scores: Vec<f64> = rows.clone().map(|r| r[j]).collect();
+    // Two classes: the AUC of class index 1 only; more: every class against the rest.
+    let mut aucs = Vec::with_capacity(k);
+    for (j, (scores, label)) in columns(p.values, k)
+        .iter()
+        .zip(&m.confusion_matrix.labels)
+        .enumerate()
+        .skip(usize::from(k == 2))
+    {
         let positive: Vec<bool> = y_true.iter().map(|&t| t == j).collect();
-        match binary_roc_auc(&scores, &positive) {
+        match binary_roc_auc(scores, &positive) {
             Some(a) => aucs.push(a),
             None => {
                 m.warnings.push(format!(
-                    "ROC AUC is undefined: class '{}' has no positive or no negative test samples",
-                    m.confusion_matrix.labels[j]
+                    "ROC AUC is undefined: class '{label}' has no positive or no negative test samples"
                 ));
                 return Ok(());
             }
@@ -306,13 +340,44 @@ fn add_probability_metrics(m: &mut Metrics, y_true: &[usize], p: Proba<'_>) -> R
     Ok(())
 }
 
+/// Entry `t` of a probability row, `t` a label index.
+fn at(row: &[f64], t: usize) -> Result<f64> {
+    row.get(t).copied().ok_or_else(|| label_outside(t))
+}
+
+/// The columns of a row-major matrix with `k > 0` columns.
+fn columns(values: &[f64], k: usize) -> Vec<Vec<f64>> {
+    let mut cols = vec![Vec::with_capacity(values.len() / k); k];
+    for row in values.chunks_exact(k) {
+        cols.iter_mut().zip(row).for_each(|(c, &v)| c.push(v));
+    }
+    cols
+}
+
+/// Index and value of the largest entry of a row, the first on ties (as
+/// [`crate::probe::argmax_rows`]); NaN entries are passed over.
+pub(crate) fn argmax_value(row: &[f64]) -> (usize, f64) {
+    row.iter()
+        .enumerate()
+        .fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &v)| {
+            if v > bv {
+                (i, v)
+            } else {
+                (bi, bv)
+            }
+        })
+}
+
 /// Whether class `t` is among the `k` highest scores, ties broken as scikit-learn's
-/// `top_k_accuracy_score` does (a stable ascending argsort read backwards).
+/// `top_k_accuracy_score` does (a stable ascending argsort read backwards). A class
+/// outside the row is not among them (unless `k` covers the whole row).
 pub fn in_top_k(row: &[f64], t: usize, k: usize) -> bool {
     if k >= row.len() {
         return true;
     }
-    let s = row[t];
+    let Some(&s) = row.get(t) else {
+        return false;
+    };
     let ahead = row
         .iter()
         .enumerate()
@@ -322,24 +387,28 @@ pub fn in_top_k(row: &[f64], t: usize, k: usize) -> bool {
 }
 
 /// Area under the ROC curve (ties averaged, as the trapezoidal rule gives);
-/// `None` when one of the two classes is absent.
+/// `None` when one of the two classes is absent or the lengths differ.
 pub fn binary_roc_auc(scores: &[f64], positive: &[bool]) -> Option<f64> {
+    if scores.len() != positive.len() {
+        return None;
+    }
     let n_pos = positive.iter().filter(|&&p| p).count();
     let n_neg = positive.len() - n_pos;
     if n_pos == 0 || n_neg == 0 {
         return None;
     }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
+    let mut ranked: Vec<(f64, bool)> = scores
+        .iter()
+        .copied()
+        .zip(positive.iter().copied())
+        .collect();
+    ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
     let mut rank_sum_pos = 0.0;
     let mut i = 0;
-    while i < order.len() {
-        let mut j = i;
-        while j + 1 < order.len() && scores[order[j + 1]] == scores[order[i]] {
-            j += 1;
-        }
+    for tied in ranked.chunk_by(|a, b| a.0 == b.0) {
+        let j = i + tied.len() - 1;
         let avg_rank = (i + j) as f64 / 2.0 + 1.0;
-        rank_sum_pos += avg_rank * order[i..=j].iter().filter(|&&o| positive[o]).count() as f64;
+        rank_sum_pos += avg_rank * tied.iter().filter(|&&(_, p)| p).count() as f64;
         i = j + 1;
     }
     let (p, q) = (n_pos as f64, n_neg as f64);
@@ -384,12 +453,12 @@ fn check_proba(n: usize, p: Proba<'_>) -> Result<()> {
             got: p.values.len(),
         });
     }
-    if let Some(pos) = p.values.iter().position(|v| !v.is_finite()) {
+    if let Some((pos, &value)) = p.values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
         return Err(Error::NonFinite {
             what: "probabilities".into(),
             row: pos / p.n_classes,
             col: pos % p.n_classes,
-            value: p.values[pos],
+            value,
         });
     }
     Ok(())
@@ -444,31 +513,33 @@ fn binary_clf_curve(scores: &[f64], positive: &[bool]) -> Result<(Vec<f64>, Vec<
             why: "no samples to score",
         });
     }
-    if let Some(pos) = scores.iter().position(|v| !v.is_finite()) {
+    if let Some((pos, &value)) = scores.iter().enumerate().find(|(_, v)| !v.is_finite()) {
         return Err(Error::NonFinite {
             what: "scores".into(),
             row: pos,
             col: 0,
-            value: scores[pos],
+            value,
         });
     }
-    let mut order: Vec<usize> = (0..scores.len()).collect();
-    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let mut ranked: Vec<(f64, bool)> = scores
+        .iter()
+        .copied()
+        .zip(positive.iter().copied())
+        .collect();
+    ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
     let (mut tps, mut fps, mut thresholds) = (Vec::new(), Vec::new(), Vec::new());
     let (mut tp, mut fp) = (0.0, 0.0);
-    for (i, &o) in order.iter().enumerate() {
-        if positive[o] {
+    let mut ranked = ranked.iter().peekable();
+    while let Some(&(score, pos)) = ranked.next() {
+        if pos {
             tp += 1.0;
         } else {
             fp += 1.0;
         }
-        let last = order
-            .get(i + 1)
-            .is_none_or(|&next| scores[next] != scores[o]);
-        if last {
+        if ranked.peek().is_none_or(|next| next.0 != score) {
             tps.push(tp);
             fps.push(fp);
-            thresholds.push(scores[o]);
+            thresholds.push(score);
         }
     }
     Ok((fps, tps, thresholds))
@@ -527,9 +598,10 @@ pub fn binary_average_precision(scores: &[f64], positive: &[bool]) -> Result<f64
     let pr = precision_recall_curve(scores, positive)?;
     let ap = pr
         .recall
-        .windows(2)
+        .iter()
+        .zip(pr.recall.iter().skip(1))
         .zip(&pr.precision)
-        .map(|(r, p)| (r[1] - r[0]) * p)
+        .map(|((r0, r1), p)| (r1 - r0) * p)
         .sum::<f64>();
     Ok(-ap)
 }
@@ -537,17 +609,21 @@ pub fn binary_average_precision(scores: &[f64], positive: &[bool]) -> Result<f64
 /// ROC curve of a binary problem; `None` when one of the two classes is absent.
 pub fn roc_curve(scores: &[f64], positive: &[bool]) -> Result<Option<RocCurve>> {
     let (fps, tps, thr) = binary_clf_curve(scores, positive)?;
-    let keep: Vec<usize> = if fps.len() > 2 {
-        (0..fps.len())
-            .filter(|&i| {
-                i == 0
-                    || i + 1 == fps.len()
-                    || fps[i - 1] - 2.0 * fps[i] + fps[i + 1] != 0.0
-                    || tps[i - 1] - 2.0 * tps[i] + tps[i + 1] != 0.0
-            })
+    // Drop the points where neither curve bends (a zero second difference); keep the ends.
+    let bends = |v: &[f64]| -> Vec<bool> {
+        v.iter()
+            .zip(v.iter().skip(1))
+            .zip(v.iter().skip(2))
+            .map(|((a, b), c)| a - 2.0 * b + c != 0.0)
+            .collect()
+    };
+    let keep: Vec<bool> = if fps.len() > 2 {
+        std::iter::once(true)
+            .chain(bends(&fps).iter().zip(bends(&tps)).map(|(&f, t)| f || t))
+            .chain(std::iter::once(true))
             .collect()
     } else {
-        (0..fps.len()).collect()
+        vec![true; fps.len()]
     };
     let (n_fp, n_tp) = (
         fps.last().copied().unwrap_or(0.0),
@@ -556,14 +632,21 @@ pub fn roc_curve(scores: &[f64], positive: &[bool]) -> Result<Option<RocCurve>> 
     if n_fp == 0.0 || n_tp == 0.0 {
         return Ok(None);
     }
+    let kept = |v: &[f64]| -> Vec<f64> {
+        v.iter()
+            .zip(&keep)
+            .filter(|&(_, &k)| k)
+            .map(|(&x, _)| x)
+            .collect()
+    };
     let mut fpr = vec![0.0];
     let mut tpr = vec![0.0];
-    fpr.extend(keep.iter().map(|&i| fps[i] / n_fp));
-    tpr.extend(keep.iter().map(|&i| tps[i] / n_tp));
+    fpr.extend(kept(&fps).iter().map(|f| f / n_fp));
+    tpr.extend(kept(&tps).iter().map(|t| t / n_tp));
     Ok(Some(RocCurve {
         fpr,
         tpr,
-        thresholds: keep.iter().map(|&i| thr[i]).collect(),
+        thresholds: kept(&thr),
     }))
 }
 
@@ -584,13 +667,12 @@ pub fn average_precision(y_true: &[usize], p: Proba<'_>) -> Result<AveragePrecis
     let k = p.n_classes;
     let mut per_class = Vec::with_capacity(k);
     let mut no_positives = Vec::new();
-    for j in 0..k {
-        let scores: Vec<f64> = p.values.chunks_exact(k).map(|r| r[j]).collect();
+    for (j, scores) in columns(p.values, k).iter().enumerate() {
         let positive: Vec<bool> = y_true.iter().map(|&t| t == j).collect();
         if !positive.contains(&true) {
             no_positives.push(j);
         }
-        per_class.push(binary_average_precision(&scores, &positive)?);
+        per_class.push(binary_average_precision(scores, &positive)?);
     }
     let macro_avg = mean(per_class.iter().copied());
     Ok(AveragePrecision {
@@ -632,24 +714,32 @@ pub fn expected_calibration_error(y_true: &[usize], p: Proba<'_>, n_bins: usize)
         });
     }
     let edges = torch_linspace_01(n_bins);
-    let mut count = vec![0.0; edges.len()];
-    let mut conf = vec![0.0; edges.len()];
-    let mut acc = vec![0.0; edges.len()];
-    for (row, &t) in p.values.chunks_exact(p.n_classes).zip(y_true) {
-        let pred = crate::probe::argmax_rows(row, p.n_classes)
-            .first()
-            .copied()
-            .unwrap_or(0);
-        let c = row[pred];
-        let bin = edges.iter().filter(|&&e| e <= c).count().saturating_sub(1);
-        count[bin] += 1.0;
-        conf[bin] += c;
-        acc[bin] += if pred == t { 1.0 } else { 0.0 };
-    }
-    let total: f64 = count.iter().sum();
-    Ok((0..edges.len())
-        .filter(|&b| count[b] > 0.0)
-        .map(|b| (acc[b] / count[b] - conf[b] / count[b]).abs() * count[b] / total)
+    // (bin, confidence, right) of every sample.
+    let samples: Vec<(usize, f64, bool)> = p
+        .values
+        .chunks_exact(p.n_classes)
+        .zip(y_true)
+        .map(|(row, &t)| {
+            let (pred, c) = argmax_value(row);
+            let bin = edges.iter().filter(|&&e| e <= c).count().saturating_sub(1);
+            (bin, c, pred == t)
+        })
+        .collect();
+    let bins: Vec<[f64; 3]> = (0..edges.len())
+        .map(|b| {
+            samples.iter().filter(|s| s.0 == b).fold(
+                [0.0; 3],
+                |[count, conf, acc], &(_, c, right)| {
+                    [count + 1.0, conf + c, acc + if right { 1.0 } else { 0.0 }]
+                },
+            )
+        })
+        .collect();
+    let total: f64 = bins.iter().map(|[count, _, _]| count).sum();
+    Ok(bins
+        .iter()
+        .filter(|[count, _, _]| *count > 0.0)
+        .map(|[count, conf, acc]| (acc / count - conf / count).abs() * count / total)
         .sum())
 }
 
@@ -685,28 +775,39 @@ pub fn calibration_curve(
             why: "must be at least 1",
         });
     }
-    if let Some(pos) = prob.iter().position(|v| !(0.0..=1.0).contains(v)) {
+    if let Some((pos, v)) = prob
+        .iter()
+        .enumerate()
+        .find(|(_, v)| !(0.0..=1.0).contains(*v))
+    {
         return Err(Error::InvalidValue {
             name: "probability",
-            value: prob[pos].to_string(),
+            value: v.to_string(),
             why: format!("at row {pos}: must be in [0, 1]"),
         });
     }
     let step = 1.0 / n_bins as f64;
     let inner: Vec<f64> = (1..n_bins).map(|i| i as f64 * step).collect();
-    let mut sums = vec![0.0; n_bins];
-    let mut trues = vec![0.0; n_bins];
-    let mut totals = vec![0.0; n_bins];
-    for (&pos, &p) in positive.iter().zip(prob) {
-        let bin = inner.iter().filter(|&&e| e < p).count();
-        sums[bin] += p;
-        trues[bin] += if pos { 1.0 } else { 0.0 };
-        totals[bin] += 1.0;
-    }
-    let nz: Vec<usize> = (0..n_bins).filter(|&b| totals[b] > 0.0).collect();
+    let bin_of: Vec<usize> = prob
+        .iter()
+        .map(|&p| inner.iter().filter(|&&e| e < p).count())
+        .collect();
+    // (sum of probabilities, positives, samples) of every non-empty bin.
+    let bins: Vec<[f64; 3]> = (0..n_bins)
+        .map(|b| {
+            bin_of
+                .iter()
+                .zip(prob.iter().zip(positive))
+                .filter(|&(&bin, _)| bin == b)
+                .fold([0.0; 3], |[sum, trues, total], (_, (&p, &pos))| {
+                    [sum + p, trues + if pos { 1.0 } else { 0.0 }, total + 1.0]
+                })
+        })
+        .filter(|[_, _, total]| *total > 0.0)
+        .collect();
     Ok((
-        nz.iter().map(|&b| trues[b] / totals[b]).collect(),
-        nz.iter().map(|&b| sums[b] / totals[b]).collect(),
+        bins.iter().map(|[_, trues, total]| trues / total).collect(),
+        bins.iter().map(|[sum, _, total]| sum / total).collect(),
     ))
 }
 
@@ -742,8 +843,7 @@ pub fn curves(y_true: &[usize], labels: &[String], p: Proba<'_>) -> Result<Curve
     }
     check_labels(y_true, k)?;
     let mut per_class = Vec::with_capacity(k);
-    for (j, label) in labels.iter().enumerate() {
-        let scores: Vec<f64> = p.values.chunks_exact(k).map(|r| r[j]).collect();
+    for (j, (label, scores)) in labels.iter().zip(columns(p.values, k)).enumerate() {
         let positive: Vec<bool> = y_true.iter().map(|&t| t == j).collect();
         per_class.push(ClassCurves {
             label: label.clone(),
@@ -756,18 +856,15 @@ pub fn curves(y_true: &[usize], labels: &[String], p: Proba<'_>) -> Result<Curve
         (
             "positive_class",
             y_true.iter().map(|&t| t == 1).collect(),
-            p.values.chunks_exact(2).map(|r| r[1]).collect(),
+            // Column 1 of two.
+            p.values.iter().skip(1).step_by(2).copied().collect(),
         )
     } else {
-        let pred = crate::probe::argmax_rows(p.values, k);
+        let top: Vec<(usize, f64)> = p.values.chunks_exact(k).map(argmax_value).collect();
         (
             "top_label",
-            pred.iter().zip(y_true).map(|(a, b)| a == b).collect(),
-            p.values
-                .chunks_exact(k)
-                .zip(&pred)
-                .map(|(r, &c)| r[c])
-                .collect(),
+            top.iter().zip(y_true).map(|(&(a, _), &b)| a == b).collect(),
+            top.iter().map(|&(_, c)| c).collect(),
         )
     };
     let (prob_true, prob_pred) = calibration_curve(&positive, &prob, CALIBRATION_BINS)?;

@@ -1,5 +1,6 @@
 //! Teachable Machine's small head: Dense(hidden, ReLU) -> Dense(softmax), cross-entropy,
 //! Adam, mini-batches shuffled every epoch by a seeded ChaCha8 generator.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -7,6 +8,7 @@ use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::metrics::label_outside;
 use crate::probe::{check_labels, Features};
 
 /// Settings of the MLP head; defaults are Teachable Machine's.
@@ -90,16 +92,44 @@ fn glorot(rng: &mut ChaCha8Rng, fan_in: usize, fan_out: usize) -> Vec<f64> {
 }
 
 impl Mlp {
-    /// Hidden activations and class probabilities of one row.
+    /// Checks that the weights have the shapes `dim`, `hidden` and `n_classes` say (a head
+    /// read from a file might not).
+    fn check_shapes(&self) -> Result<()> {
+        let (d, h, k) = (self.dim, self.hidden, self.n_classes);
+        for (what, got, expected) in [
+            ("hidden weights", self.w1.len(), d * h),
+            ("hidden biases", self.b1.len(), h),
+            ("output weights", self.w2.len(), h * k),
+            ("output biases", self.b2.len(), k),
+        ] {
+            if got != expected || expected == 0 {
+                return Err(Error::LengthMismatch {
+                    what: format!("MLP head {what} ({d} inputs, {h} hidden, {k} classes)"),
+                    expected,
+                    got,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Hidden activations and class probabilities of one row (shapes checked by
+    /// [`Mlp::check_shapes`]: `h` has `hidden` values, `p` has `n_classes`).
     fn forward(&self, x: &[f32], h: &mut [f64], p: &mut [f64]) {
-        for (j, hj) in h.iter_mut().enumerate() {
-            let w = &self.w1[j * self.dim..(j + 1) * self.dim];
-            let z = self.b1[j] + w.iter().zip(x).map(|(a, &b)| a * f64::from(b)).sum::<f64>();
+        for ((hj, w), b) in h
+            .iter_mut()
+            .zip(self.w1.chunks_exact(self.dim))
+            .zip(&self.b1)
+        {
+            let z = b + w.iter().zip(x).map(|(a, &b)| a * f64::from(b)).sum::<f64>();
             *hj = z.max(0.0);
         }
-        for (c, pc) in p.iter_mut().enumerate() {
-            let w = &self.w2[c * self.hidden..(c + 1) * self.hidden];
-            *pc = self.b2[c] + w.iter().zip(h.iter()).map(|(a, b)| a * b).sum::<f64>();
+        for ((pc, w), b) in p
+            .iter_mut()
+            .zip(self.w2.chunks_exact(self.hidden))
+            .zip(&self.b2)
+        {
+            *pc = b + w.iter().zip(h.iter()).map(|(a, b)| a * b).sum::<f64>();
         }
         let max = p.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         p.iter_mut().for_each(|v| *v = (*v - max).exp());
@@ -116,6 +146,7 @@ impl Mlp {
                 got: x.dim,
             });
         }
+        self.check_shapes()?;
         let mut h = vec![0.0; self.hidden];
         let mut out = vec![0.0; x.rows() * self.n_classes];
         for (row, p) in x
@@ -186,7 +217,8 @@ pub fn fit(
     let (mut gw1, mut gb1) = (vec![0.0; d * hdim], vec![0.0; hdim]);
     let (mut gw2, mut gb2) = (vec![0.0; hdim * k], vec![0.0; k]);
     let (mut h, mut p, mut dh) = (vec![0.0; hdim], vec![0.0; k], vec![0.0; hdim]);
-    let mut order: Vec<usize> = (0..n).collect();
+    // (row, label) pairs, shuffled in place: the same permutation as shuffling indices.
+    let mut order: Vec<(&[f32], usize)> = x.values.chunks_exact(d).zip(y.iter().copied()).collect();
     for epoch in 0..cfg.epochs {
         order.shuffle(&mut rng);
         let mut loss_sum = 0.0;
@@ -195,34 +227,38 @@ pub fn fit(
                 g.iter_mut().for_each(|v| *v = 0.0);
             }
             let scale = 1.0 / batch.len() as f64;
-            for &i in batch {
-                let xi = &x.values[i * d..(i + 1) * d];
+            for &(xi, yi) in batch {
                 model.forward(xi, &mut h, &mut p);
-                loss_sum -= p[y[i]].max(f64::MIN_POSITIVE).ln();
-                p[y[i]] -= 1.0;
+                let py = p.get_mut(yi).ok_or_else(|| label_outside(yi))?;
+                loss_sum -= py.max(f64::MIN_POSITIVE).ln();
+                *py -= 1.0;
                 dh.iter_mut().for_each(|v| *v = 0.0);
-                for c in 0..k {
-                    let dz = p[c] * scale;
-                    gb2[c] += dz;
-                    let w = &model.w2[c * hdim..(c + 1) * hdim];
-                    for ((g, hj), (dhj, wj)) in gw2[c * hdim..(c + 1) * hdim]
-                        .iter_mut()
-                        .zip(&h)
-                        .zip(dh.iter_mut().zip(w))
-                    {
+                for (((&pc, gb), w), gw) in p
+                    .iter()
+                    .zip(gb2.iter_mut())
+                    .zip(model.w2.chunks_exact(hdim))
+                    .zip(gw2.chunks_exact_mut(hdim))
+                {
+                    let dz = pc * scale;
+                    *gb += dz;
+                    for ((g, hj), (dhj, wj)) in gw.iter_mut().zip(&h).zip(dh.iter_mut().zip(w)) {
                         *g += dz * hj;
                         *dhj += dz * wj;
                     }
                 }
-                for j in 0..hdim {
-                    if h[j] <= 0.0 {
+                for (((&hj, &dhj), gb), gw) in h
+                    .iter()
+                    .zip(&dh)
+                    .zip(gb1.iter_mut())
+                    .zip(gw1.chunks_exact_mut(d))
+                {
+                    if hj <= 0.0 {
                         continue;
                     }
-                    gb1[j] += dh[j];
-                    gw1[j * d..(j + 1) * d]
-                        .iter_mut()
+                    *gb += dhj;
+                    gw.iter_mut()
                         .zip(xi)
-                        .for_each(|(g, &xv)| *g += dh[j] * f64::from(xv));
+                        .for_each(|(g, &xv)| *g += dhj * f64::from(xv));
                 }
             }
             adam_step(

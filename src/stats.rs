@@ -1,5 +1,6 @@
 //! Statistics on test predictions: seeded bootstrap confidence intervals (percentile and
 //! BCa), McNemar's test and the paired bootstrap of an accuracy difference.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -102,9 +103,9 @@ pub fn percentile_sorted(sorted: &[f64], q: f64) -> f64 {
     };
     let h = (sorted.len() - 1) as f64 * q / 100.0;
     let lo = h.floor() as usize;
-    match sorted.get(lo + 1) {
-        Some(&next) => sorted[lo] + (h - lo as f64) * (next - sorted[lo]),
-        None => last,
+    match sorted.get(lo..) {
+        Some([below, next, ..]) => below + (h - lo as f64) * (next - below),
+        _ => last,
     }
 }
 
@@ -246,31 +247,27 @@ pub fn bootstrap_cis(
     check_config(n, cfg)?;
     let all: Vec<usize> = (0..n).collect();
     let theta_hat: Vec<f64> = stats.iter_mut().map(|s| s(&all)).collect();
-    let jackknife: Option<Vec<Vec<f64>>> = (cfg.method == CiMethod::Bca).then(|| {
-        let mut idx: Vec<usize> = (1..n).collect();
+    // Per statistic: its leave-one-out values (BCa only).
+    let jackknife: Vec<Option<Vec<f64>>> = if cfg.method == CiMethod::Bca {
+        let mut idx: Vec<usize> = Vec::with_capacity(n);
         let mut out = vec![Vec::with_capacity(n); stats.len()];
         for left_out in 0..n {
-            if left_out > 0 {
-                idx[left_out - 1] = left_out - 1;
-            }
+            idx.clear();
+            idx.extend((0..n).filter(|&i| i != left_out));
             for (s, o) in stats.iter_mut().zip(out.iter_mut()) {
                 o.push(s(&idx));
             }
         }
-        out
-    });
+        out.into_iter().map(Some).collect()
+    } else {
+        vec![None; stats.len()]
+    };
     let resampled = resample(n, cfg, stats);
     Ok(resampled
         .into_iter()
-        .enumerate()
-        .map(|(s, theta_b)| {
-            interval(
-                theta_b,
-                theta_hat[s],
-                jackknife.as_ref().map(|j| j[s].as_slice()),
-                cfg.level,
-            )
-        })
+        .zip(theta_hat)
+        .zip(&jackknife)
+        .map(|((theta_b, theta_hat), jk)| interval(theta_b, theta_hat, jk.as_deref(), cfg.level))
         .collect())
 }
 
@@ -284,36 +281,47 @@ pub fn bootstrap_ci(
     v.pop().ok_or(Error::NotReady("no interval computed"))
 }
 
-/// Accuracy of the samples `idx`.
+/// Accuracy of the samples `idx`; NaN if an index is outside the labels.
 pub fn accuracy_of(y_true: &[usize], y_pred: &[usize], idx: &[usize]) -> f64 {
-    let right = idx.iter().filter(|&&i| y_true[i] == y_pred[i]).count();
+    let mut right = 0usize;
+    for &i in idx {
+        match (y_true.get(i), y_pred.get(i)) {
+            (Some(t), Some(p)) => right += usize::from(t == p),
+            _ => return f64::NAN,
+        }
+    }
     right as f64 / idx.len().max(1) as f64
 }
 
 /// Macro F1 over `n_classes` classes of the samples `idx` (a class absent from both
 /// the truth and the predictions of the resample scores 0, as scikit-learn's
-/// `zero_division=0` with the full label list).
+/// `zero_division=0` with the full label list). Samples whose true or predicted class is
+/// not below `n_classes` are left out; NaN if an index is outside the labels.
 pub fn macro_f1_of(y_true: &[usize], y_pred: &[usize], n_classes: usize, idx: &[usize]) -> f64 {
-    let mut tp = vec![0u64; n_classes];
-    let mut support = vec![0u64; n_classes];
+    // Per class: (support, true positives); and predictions.
+    let mut by_true = vec![(0u64, 0u64); n_classes];
     let mut predicted = vec![0u64; n_classes];
     for &i in idx {
-        let (t, p) = (y_true[i], y_pred[i]);
-        if t < n_classes && p < n_classes {
-            support[t] += 1;
-            predicted[p] += 1;
+        let (Some(&t), Some(&p)) = (y_true.get(i), y_pred.get(i)) else {
+            return f64::NAN;
+        };
+        if let (Some((support, tp)), Some(pred)) = (by_true.get_mut(t), predicted.get_mut(p)) {
+            *support += 1;
+            *pred += 1;
             if t == p {
-                tp[t] += 1;
+                *tp += 1;
             }
         }
     }
-    let sum: f64 = (0..n_classes)
-        .map(|c| {
-            let den = (predicted[c] + support[c]) as f64;
+    let sum: f64 = by_true
+        .iter()
+        .zip(&predicted)
+        .map(|(&(support, tp), &pred)| {
+            let den = (pred + support) as f64;
             if den == 0.0 {
                 0.0
             } else {
-                2.0 * tp[c] as f64 / den
+                2.0 * tp as f64 / den
             }
         })
         .sum();
@@ -349,13 +357,16 @@ pub fn headline_ci(
     let mut acc = |idx: &[usize]| accuracy_of(y_true, y_pred, idx);
     let mut f1 = |idx: &[usize]| macro_f1_of(y_true, y_pred, n_classes, idx);
     let cis = bootstrap_cis(y_true.len(), cfg, &mut [&mut acc, &mut f1])?;
+    let [accuracy, macro_f1]: [[f64; 2]; 2] = cis
+        .try_into()
+        .map_err(|_| Error::NotReady("not one interval per statistic"))?;
     Ok(HeadlineCi {
         method: cfg.method.name().into(),
         resamples: cfg.resamples,
         level: cfg.level,
         seed: cfg.seed,
-        accuracy: cis[0],
-        macro_f1: cis[1],
+        accuracy,
+        macro_f1,
     })
 }
 
@@ -487,7 +498,10 @@ pub fn paired_bootstrap(
         .map(|(&x, &y)| f64::from(u8::from(x)) - f64::from(u8::from(y)))
         .collect();
     let ci = bootstrap_ci(diff.len(), cfg, |idx| {
-        idx.iter().map(|&i| diff[i]).sum::<f64>() / idx.len().max(1) as f64
+        idx.iter()
+            .map(|&i| diff.get(i).copied())
+            .sum::<Option<f64>>()
+            .map_or(f64::NAN, |s| s / idx.len().max(1) as f64)
     })?;
     let n = a.len() as f64;
     let accuracy_a = a.iter().filter(|&&x| x).count() as f64 / n;

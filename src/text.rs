@@ -1,5 +1,6 @@
 //! The text encoder: a Hugging Face `tokenizer.json` and an ONNX transformer run by tract,
 //! pooled (mean over the attention mask, CLS, or none) and optionally L2-normalised.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -319,17 +320,28 @@ impl TextEncoder {
     pub fn embed(&self, texts: &[String]) -> Result<Vec<f32>> {
         let d = self.info.embedding_dim;
         let encodings = self.encode_all(texts)?;
-        let mut order: Vec<usize> = (0..encodings.len()).collect();
-        order.sort_by_key(|&r| std::cmp::Reverse(encodings[r].len()));
-        let mut out = vec![0.0f32; texts.len() * d];
+        let mut order: Vec<(usize, &tokenizers::Encoding)> = encodings.iter().enumerate().collect();
+        order.sort_by_key(|(_, e)| std::cmp::Reverse(e.len()));
+        // Embeddings in `order`, then put back in input order.
+        let mut sorted = Vec::with_capacity(texts.len() * d);
         for chunk in order.chunks(self.info.options.batch_size) {
-            let batch = pad(&chunk.iter().map(|&r| &encodings[r]).collect::<Vec<_>>());
-            let emb = self.embed_tokens(&batch)?;
-            for (&r, row) in chunk.iter().zip(emb.chunks_exact(d)) {
-                out[r * d..(r + 1) * d].copy_from_slice(row);
-            }
+            let batch = pad(&chunk.iter().map(|&(_, e)| e).collect::<Vec<_>>());
+            sorted.extend(self.embed_tokens(&batch)?);
         }
-        Ok(out)
+        if sorted.len() != texts.len() * d {
+            return Err(Error::LengthMismatch {
+                what: format!("embedding values of {} texts", texts.len()),
+                expected: texts.len() * d,
+                got: sorted.len(),
+            });
+        }
+        let mut rows: Vec<(usize, &[f32])> = order
+            .iter()
+            .map(|&(r, _)| r)
+            .zip(sorted.chunks_exact(d))
+            .collect();
+        rows.sort_unstable_by_key(|&(r, _)| r);
+        Ok(rows.into_iter().flat_map(|(_, row)| row).copied().collect())
     }
 
     /// Embeds an already tokenised batch: `rows × embedding_dim` values.
@@ -351,38 +363,55 @@ impl TextEncoder {
         if batch.rows == 0 {
             return Ok(Vec::new());
         }
+        if batch.len == 0 {
+            return Err(Error::InvalidParameter {
+                name: "token batch length",
+                value: "0".into(),
+                why: "every text has at least one token (padded)",
+            });
+        }
         let (shape, hidden) = self.run(batch)?;
         let d = self.info.embedding_dim;
         let want: Vec<usize> = match self.info.options.pooling {
             Pooling::None => vec![batch.rows, d],
             _ => vec![batch.rows, batch.len, d],
         };
-        if shape.len() < 2 || shape[0] < batch.rows || shape[1..] != want[1..] {
+        let fits = match (shape.split_first(), want.split_first()) {
+            (Some((&rows, rest)), Some((_, want_rest))) => rows >= batch.rows && rest == want_rest,
+            _ => false,
+        };
+        // Values per text: [d] or [len, d].
+        let row_len: usize = want.iter().skip(1).product();
+        if !fits || d == 0 || hidden.len() < batch.rows * row_len {
             return Err(Error::Inference(format!(
-                "output '{}' has shape {shape:?} for {} texts of {} tokens; expected {want:?}",
-                self.info.output, batch.rows, batch.len
+                "output '{}' has shape {shape:?} ({} values) for {} texts of {} tokens; expected {want:?}",
+                self.info.output,
+                hidden.len(),
+                batch.rows,
+                batch.len
             )));
         }
         let mut out = vec![0.0f32; batch.rows * d];
-        for (r, dst) in out.chunks_exact_mut(d).enumerate() {
+        for ((dst, text), mask) in out
+            .chunks_exact_mut(d)
+            .zip(hidden.chunks_exact(row_len))
+            .zip(batch.attention_mask.chunks_exact(batch.len))
+        {
             match self.info.options.pooling {
-                Pooling::None => dst.copy_from_slice(&hidden[r * d..(r + 1) * d]),
-                Pooling::Cls => {
-                    let at = r * batch.len * d;
-                    dst.copy_from_slice(&hidden[at..at + d]);
-                }
+                // [d] per text.
+                Pooling::None => dst.copy_from_slice(text),
+                // The first token's [d] of [len, d].
+                Pooling::Cls => dst.iter_mut().zip(text).for_each(|(o, &h)| *o = h),
                 Pooling::Mean => {
                     let mut acc = vec![0.0f64; d];
                     let mut count = 0.0f64;
-                    let mask = &batch.attention_mask[r * batch.len..(r + 1) * batch.len];
-                    for (t, &m) in mask.iter().enumerate() {
+                    for (token, &m) in text.chunks_exact(d).zip(mask) {
                         if m == 0 {
                             continue;
                         }
                         let m = m as f64;
                         count += m;
-                        let at = (r * batch.len + t) * d;
-                        for (a, &h) in acc.iter_mut().zip(&hidden[at..at + d]) {
+                        for (a, &h) in acc.iter_mut().zip(token) {
                             *a += m * f64::from(h);
                         }
                     }
@@ -426,10 +455,13 @@ impl TextEncoder {
                 Feed::Mask => &batch.attention_mask,
                 Feed::Types => &batch.token_type_ids,
             };
+            // Each row of `batch.len` ids at the start of a row of `len >= batch.len`.
             let mut values = vec![0i64; rows * len];
-            for r in 0..rows {
-                values[r * len..r * len + batch.len]
-                    .copy_from_slice(&src[r * batch.len..(r + 1) * batch.len]);
+            for (dst, src) in values
+                .chunks_exact_mut(len)
+                .zip(src.chunks_exact(batch.len))
+            {
+                dst.iter_mut().zip(src).for_each(|(d, &s)| *d = s);
             }
             let tensor = match dt {
                 DatumType::I32 => {
@@ -456,17 +488,27 @@ impl TextEncoder {
                 self.info.output
             ))
         })?;
+        let short = || {
+            Error::Inference(format!(
+                "output '{}' has shape {shape:?} for {} texts of {} tokens",
+                self.info.output, batch.rows, batch.len
+            ))
+        };
         // Cut the padding back off: [rows, len, d] -> [batch.rows, batch.len, d].
         let out = match shape.as_slice() {
             [_, l, d] if *l == len => {
-                let mut v = Vec::with_capacity(batch.rows * batch.len * d);
+                let (stride, keep) = (len * d, batch.len * d);
+                let mut v = Vec::with_capacity(batch.rows * keep);
                 for r in 0..batch.rows {
-                    let at = r * len * d;
-                    v.extend_from_slice(&values[at..at + batch.len * d]);
+                    let at = r * stride;
+                    v.extend_from_slice(values.get(at..at + keep).ok_or_else(short)?);
                 }
                 (vec![batch.rows, batch.len, *d], v)
             }
-            [_, d] => (vec![batch.rows, *d], values[..batch.rows * d].to_vec()),
+            [_, d] => (
+                vec![batch.rows, *d],
+                values.get(..batch.rows * d).ok_or_else(short)?.to_vec(),
+            ),
             _ => (shape.clone(), values.to_vec()),
         };
         Ok(out)
@@ -522,17 +564,22 @@ fn pad(encodings: &[&tokenizers::Encoding]) -> TokenBatch {
         attention_mask: vec![0; rows * len],
         token_type_ids: vec![0; rows * len],
     };
-    for (r, e) in encodings.iter().enumerate() {
-        let at = r * len;
+    let rows_out = batch
+        .input_ids
+        .chunks_exact_mut(len)
+        .zip(batch.attention_mask.chunks_exact_mut(len))
+        .zip(batch.token_type_ids.chunks_exact_mut(len));
+    for (((ids, mask), types), e) in rows_out.zip(encodings) {
         let cells = e
             .get_ids()
             .iter()
             .zip(e.get_attention_mask())
             .zip(e.get_type_ids());
-        for (j, ((&id, &m), &t)) in cells.enumerate() {
-            batch.input_ids[at + j] = i64::from(id);
-            batch.attention_mask[at + j] = i64::from(m);
-            batch.token_type_ids[at + j] = i64::from(t);
+        let slots = ids.iter_mut().zip(mask.iter_mut()).zip(types.iter_mut());
+        for (((id_out, m_out), t_out), ((&id, &m), &t)) in slots.zip(cells) {
+            *id_out = i64::from(id);
+            *m_out = i64::from(m);
+            *t_out = i64::from(t);
         }
     }
     batch

@@ -1,4 +1,5 @@
 //! Labelled text data sets: `text,label` CSV (header detected) or JSONL (`{"text": …, "label": …}`).
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use std::collections::BTreeMap;
 
@@ -176,13 +177,9 @@ fn utf8<'a>(bytes: &'a [u8], name: &str) -> Result<&'a str> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     std::str::from_utf8(bytes).map_err(|e| {
         let at = e.valid_up_to();
-        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() as u64 + 1;
-        let column = at
-            - bytes[..at]
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |p| p + 1)
-            + 1;
+        let mut valid = bytes.iter().take(at);
+        let line = valid.clone().filter(|&&b| b == b'\n').count() as u64 + 1;
+        let column = at - valid.rposition(|&b| b == b'\n').map_or(0, |p| p + 1) + 1;
         row_err(
             name,
             line,
