@@ -873,6 +873,222 @@ pub fn senteval_with_splits(
     .with_detail(oof))
 }
 
+/// The evaluation protocol of a page or `eval` run (JSON `{"name": "kfold", "folds": 5}`);
+/// a missing parameter takes its default. Presets that define their own probe (CLIP,
+/// DINOv2, MTEB, VTAB, SentEval) train logistic regression whatever the probe setting.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "name", rename_all = "snake_case")]
+pub enum ProtocolSpec {
+    /// One seeded stratified hold-out split (the default).
+    #[default]
+    Holdout,
+    /// [`clip_linear_probe`] on the hold-out training part (20 % validation), scored on its test part.
+    Clip,
+    /// [`dinov2_linear_probe`] on the hold-out split.
+    Dinov2,
+    /// [`mteb`] (8 samples per label, 10 experiments) on the hold-out split.
+    Mteb,
+    /// [`vtab_1k`] on the hold-out split (needs 1,000 training items).
+    Vtab,
+    /// [`kfold`] over every item.
+    Kfold {
+        #[serde(default = "default_folds")]
+        folds: usize,
+    },
+    /// [`repeated_holdout`] with seeds `seed, seed + 1, …`.
+    Repeated {
+        #[serde(default = "default_repeats")]
+        repeats: usize,
+    },
+    /// [`few_shot`] for every shot count, seeds `1..=seeds` (CLIP / CoOp), scored on the
+    /// hold-out test part.
+    FewShot {
+        #[serde(default = "default_shots")]
+        shots: Vec<usize>,
+        #[serde(default = "default_repeats")]
+        seeds: usize,
+    },
+    /// [`senteval`] over every item, seed [`SENTEVAL_SEED`].
+    Senteval {
+        #[serde(default = "default_senteval_folds")]
+        folds: usize,
+    },
+}
+
+/// Folds of [`ProtocolSpec::Kfold`] by default.
+pub const DEFAULT_FOLDS: usize = 5;
+/// Splits of [`ProtocolSpec::Repeated`] and seeds of [`ProtocolSpec::FewShot`] by default
+/// (CLIP / CoOp: seeds 1..=10).
+pub const DEFAULT_REPEATS: usize = 10;
+/// Shots per class of [`ProtocolSpec::FewShot`] by default.
+pub const DEFAULT_SHOTS: [usize; 5] = [1, 2, 4, 8, 16];
+
+fn default_folds() -> usize {
+    DEFAULT_FOLDS
+}
+fn default_repeats() -> usize {
+    DEFAULT_REPEATS
+}
+fn default_shots() -> Vec<usize> {
+    DEFAULT_SHOTS.to_vec()
+}
+fn default_senteval_folds() -> usize {
+    SENTEVAL_FOLDS
+}
+
+/// Mean ± std accuracy of one shot count of a few-shot curve.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FewShotPoint {
+    pub shots: usize,
+    pub mean: f64,
+    pub std: f64,
+    /// Seeds averaged.
+    pub seeds: usize,
+}
+
+/// A protocol run on a whole data set: the result and the fit behind a full report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProtocolRun {
+    /// The result (few-shot: of the largest shot count, with every run).
+    pub result: ProtocolResult,
+    /// Few-shot curve points, one per shot count.
+    pub few_shot: Vec<FewShotPoint>,
+    /// Rows the detailed predictions were trained on / are for, in prediction order.
+    pub train_rows: Vec<usize>,
+    pub test_rows: Vec<usize>,
+    pub fitted: Fitted,
+    /// Which fit the detailed predictions come from.
+    pub detail_of: String,
+}
+
+impl ProtocolSpec {
+    /// The name written in reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ProtocolSpec::Holdout => "stratified_holdout",
+            ProtocolSpec::Clip => "clip_linear_probe",
+            ProtocolSpec::Dinov2 => "dinov2_linear_probe",
+            ProtocolSpec::Mteb => "mteb_classification",
+            ProtocolSpec::Vtab => "vtab_1k",
+            ProtocolSpec::Kfold { .. } => "stratified_kfold",
+            ProtocolSpec::Repeated { .. } => "repeated_stratified_holdout",
+            ProtocolSpec::FewShot { .. } => "few_shot",
+            ProtocolSpec::Senteval { .. } => "senteval",
+        }
+    }
+
+    fn own_probe(&self) -> bool {
+        matches!(
+            self,
+            ProtocolSpec::Clip
+                | ProtocolSpec::Dinov2
+                | ProtocolSpec::Mteb
+                | ProtocolSpec::Vtab
+                | ProtocolSpec::Senteval { .. }
+        )
+    }
+
+    /// Runs the protocol on every row of `data`, with `split` the seeded hold-out of
+    /// `test_fraction` (the training and test parts of the presets that take a split) and
+    /// `probe` the probe of the protocols that take one. `None` for the plain hold-out,
+    /// which the caller fits itself.
+    pub fn run(
+        &self,
+        probe: &ProbeSpec,
+        data: Labelled<'_>,
+        split: &Split,
+        test_fraction: f64,
+        seed: u64,
+    ) -> Result<Option<ProtocolRun>> {
+        let d = data.x.dim;
+        let (xtr, ytr) = data.subset(&split.train);
+        let (xte, yte) = data.subset(&split.test);
+        let train = Labelled::new(
+            Features::new(&xtr, d, "training rows")?,
+            &ytr,
+            data.n_classes,
+            "train",
+        )?;
+        let test = Labelled::new(
+            Features::new(&xte, d, "test rows")?,
+            &yte,
+            data.n_classes,
+            "test",
+        )?;
+        let all_rows: Vec<usize> = (0..data.x.rows()).collect();
+        let mut few_shot_points = Vec::new();
+        let mut detail_of = None;
+        let (mut result, whole) = match self {
+            ProtocolSpec::Holdout => return Ok(None),
+            ProtocolSpec::Clip => (clip_linear_probe(train, test, 0.2, seed)?, false),
+            ProtocolSpec::Dinov2 => (dinov2_linear_probe(train, test, seed)?, false),
+            ProtocolSpec::Mteb => (mteb(train, test, 8, 10, seed)?, false),
+            ProtocolSpec::Vtab => (vtab_1k(train, test, seed)?, false),
+            ProtocolSpec::Kfold { folds } => (kfold(probe, data, *folds, seed)?, true),
+            ProtocolSpec::Senteval { folds } => (senteval(data, *folds, SENTEVAL_SEED)?, true),
+            ProtocolSpec::Repeated { repeats } => {
+                let seeds: Vec<u64> = (0..*repeats as u64).map(|i| seed + i).collect();
+                (repeated_holdout(probe, data, test_fraction, &seeds)?, false)
+            }
+            ProtocolSpec::FewShot { shots, seeds } => {
+                if shots.is_empty() || *seeds == 0 {
+                    return Err(Error::InvalidParameter {
+                        name: "few-shot shots / seeds",
+                        value: format!("{shots:?} / {seeds}"),
+                        why: "a few-shot curve needs at least one shot count and one seed",
+                    });
+                }
+                let seed_list: Vec<u64> = (1..=*seeds as u64).collect();
+                let mut runs = Vec::new();
+                let mut last = None;
+                for &k in shots {
+                    let r = few_shot(probe, train, test, k, &seed_list)?;
+                    few_shot_points.push(FewShotPoint {
+                        shots: k,
+                        mean: r.accuracy.mean,
+                        std: r.accuracy.std,
+                        seeds: r.runs.len(),
+                    });
+                    runs.extend(r.runs.iter().map(|run| RunScore {
+                        run: format!("{k} shots, {}", run.run),
+                        ..run.clone()
+                    }));
+                    last = Some((k, r));
+                }
+                let (k, mut r) = last.ok_or(Error::NotReady("no few-shot run"))?;
+                detail_of = Some(format!("{k} shots per class: {}", r.detail_of()));
+                r.preset = "few_shot".into();
+                r.runs = runs;
+                (r, false)
+            }
+        };
+        if self.own_probe() && probe.kind() != "logistic_regression" {
+            result.deviations.push(format!(
+                "the preset trains its own logistic regression; the chosen probe ({}) is not used",
+                probe.kind()
+            ));
+        }
+        let detail_of = detail_of.unwrap_or_else(|| result.detail_of());
+        let fitted = result
+            .detail
+            .take()
+            .ok_or(Error::NotReady("the protocol made no predictions"))?;
+        let (train_rows, test_rows) = if whole {
+            (all_rows.clone(), all_rows)
+        } else {
+            (split.train.clone(), split.test.clone())
+        };
+        Ok(Some(ProtocolRun {
+            result,
+            few_shot: few_shot_points,
+            train_rows,
+            test_rows,
+            fitted,
+            detail_of,
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,8 @@ use crate::encoder::ModelInfo;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
 use crate::preprocess::Preprocessing;
+use crate::protocol::{CSearch, FewShotPoint, ProtocolSpec, RunScore};
+use crate::stats::MeanStd;
 
 /// Report schema name.
 pub const SCHEMA: &str = "downstream-report";
@@ -20,14 +22,50 @@ pub struct Tool {
     pub version: String,
 }
 
-/// How the data were split.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// How the data were split and, for a protocol other than the plain hold-out, what it
+/// measured. `name` is `stratified_holdout` or the preset (`clip_linear_probe`,
+/// `dinov2_linear_probe`, `mteb_classification`, `vtab_1k`, `stratified_kfold`,
+/// `repeated_stratified_holdout`, `few_shot`, `senteval`); `n_train` / `n_test` and the
+/// report's metrics and predictions are those of the fit named in `metrics_from`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Protocol {
     pub name: String,
     pub seed: u64,
     pub test_fraction: f64,
     pub n_train: usize,
     pub n_test: usize,
+    /// Where the data set's explicit train/val/test split came from (`folders train/ val/
+    /// test/` or `manifest 'name'`); absent when the split is drawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_source: Option<String>,
+    /// The protocol's settings as asked (folds, repeats, shots, seeds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<ProtocolSpec>,
+    /// Which fit the report's metrics, matrix and predictions come from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics_from: Option<String>,
+    /// Where the run departs from the reference protocol.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deviations: Vec<String>,
+    /// The C a single search chose (CLIP, DINOv2, VTAB); SentEval's per fold are in `runs`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chosen_c: Option<f64>,
+    /// Every C tried and its validation accuracy, per search.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub c_searches: Vec<CSearch>,
+    /// Scores of every run (fold, seed, experiment).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<RunScore>,
+    /// Mean ± population std over `runs` (few-shot: over the largest shot count's seeds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<MeanStd>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub macro_f1: Option<MeanStd>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weighted_f1: Option<MeanStd>,
+    /// Few-shot curve: mean ± std accuracy per shot count.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub few_shot: Vec<FewShotPoint>,
 }
 
 /// The probe, its parameters and how its fit went. `kind` names it

@@ -6,18 +6,19 @@ use sha2::{Digest, Sha256};
 
 use crate::data::{DataInfo, Dataset};
 use crate::embfile;
-use crate::encoder::{Encoder, ModelInfo, ModelOptions, Pooling};
+use crate::encoder::{self, Encoder, Fidelity, ModelInfo, ModelOptions, Pooling};
 use crate::error::{Error, Result};
 use crate::heads::{self, ProbeSpec};
 use crate::metrics::{self, Proba};
 use crate::preprocess::{Layout, Preprocessing};
 use crate::probe::{Features, LogRegConfig};
+use crate::protocol::{Labelled, ProtocolSpec, SENTEVAL_SEED};
 use crate::report::{Baselines, Predictions, Protocol, Report, Tool, SCHEMA, VERSION};
-use crate::split::stratified_holdout;
+use crate::split;
 use crate::stats::{self, BootstrapConfig, CiMethod, PAGE_RESAMPLES};
 
 /// Evaluation settings; every field has the page's default.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct EvalConfig {
     pub seed: u64,
@@ -32,6 +33,9 @@ pub struct EvalConfig {
     /// Bootstrap intervals of accuracy and macro F1 in `metrics.ci`, seeded with `seed`;
     /// `None` for none. Default: 1,000 resamples, 95 %, percentile.
     pub ci: Option<CiSettings>,
+    /// The protocol (JSON `{"name": "kfold", "folds": 5}`); the default is one seeded
+    /// stratified hold-out split of `test_fraction`.
+    pub protocol: ProtocolSpec,
 }
 
 /// How the report's bootstrap intervals are made.
@@ -65,6 +69,7 @@ impl Default for EvalConfig {
             tol: lr.tol,
             probe: None,
             ci: Some(CiSettings::default()),
+            protocol: ProtocolSpec::Holdout,
         }
     }
 }
@@ -119,6 +124,21 @@ impl Session {
         }
         self.reset_embeddings();
         Ok(info)
+    }
+
+    /// The loaded encoder's preprocessing, as a report records it.
+    pub fn model_preprocessing(&self) -> Option<Preprocessing> {
+        self.encoder.as_ref().map(Encoder::describe_preprocessing)
+    }
+
+    /// Compares the encoder's embeddings of the first N data-set items with reference
+    /// embeddings (`.npy`, `[N, D]`, made in Python for the same items in data-set order).
+    pub fn fidelity(&self, bytes: &[u8], name: &str) -> Result<Fidelity> {
+        let (encoder, data) = self.parts()?;
+        let reference =
+            encoder::read_reference(bytes, name, data.items.len(), encoder.info().embedding_dim)?;
+        let n = reference.shape.first().copied().unwrap_or_default();
+        encoder::fidelity(&self.embed_range(0, n)?, &reference, name)
     }
 
     /// Loads a zip archive of class folders; on error the previous data stay.
@@ -333,7 +353,8 @@ impl Session {
         &self.embeddings
     }
 
-    /// Splits, fits the probe and scores it; `on_iter` as in [`probe::fit`].
+    /// Splits, fits the probe and scores it (or runs `cfg.protocol`); `on_iter` as in
+    /// [`probe::fit`], for the plain hold-out's one fit.
     pub fn evaluate(
         &mut self,
         cfg: &EvalConfig,
@@ -345,19 +366,67 @@ impl Session {
         }
         let dim = model.embedding_dim;
         let labels = data.labels();
-        let split = stratified_holdout(&labels, &data.classes, cfg.test_fraction, cfg.seed)?;
+        let split = split::for_data(data, cfg.test_fraction, cfg.seed)?;
         let gather = |rows: &[usize]| -> Vec<f32> {
             rows.iter()
                 .flat_map(|&r| self.embeddings[r * dim..(r + 1) * dim].iter().copied())
                 .collect()
         };
-        let (x_train, x_test) = (gather(&split.train), gather(&split.test));
-        let y_train: Vec<usize> = split.train.iter().map(|&r| labels[r]).collect();
-        let y_test: Vec<usize> = split.test.iter().map(|&r| labels[r]).collect();
         let k = data.classes.len();
-        let train = Features::new(&x_train, dim, "training embeddings")?;
-        let test = Features::new(&x_test, dim, "test embeddings")?;
-        let fitted = heads::fit_predict(&cfg.probe_spec(), train, &y_train, test, k, on_iter)?;
+        let probe = cfg.probe_spec();
+        let all = Labelled::new(
+            Features::new(&self.embeddings, dim, "embeddings")?,
+            &labels,
+            k,
+            "labels",
+        )?;
+        let run = cfg
+            .protocol
+            .run(&probe, all, &split, cfg.test_fraction, cfg.seed)?;
+        let mut protocol = Protocol {
+            name: cfg.protocol.name().into(),
+            seed: match cfg.protocol {
+                ProtocolSpec::Senteval { .. } => SENTEVAL_SEED,
+                _ => cfg.seed,
+            },
+            test_fraction: cfg.test_fraction,
+            ..Default::default()
+        };
+        if let (Some(source), ProtocolSpec::Holdout) = (&data.split_source, &cfg.protocol) {
+            protocol.name = split::protocol_name(data);
+            protocol.split_source = Some(source.clone());
+        }
+        let (train_rows, test_rows, fitted) = match run {
+            Some(run) => {
+                let r = run.result;
+                protocol.settings = Some(cfg.protocol.clone());
+                protocol.metrics_from = Some(run.detail_of);
+                protocol.chosen_c = match r.c_searches.as_slice() {
+                    [one] => Some(one.chosen),
+                    _ => None,
+                };
+                protocol.deviations = r.deviations;
+                protocol.c_searches = r.c_searches;
+                protocol.runs = r.runs;
+                protocol.accuracy = Some(r.accuracy);
+                protocol.macro_f1 = Some(r.macro_f1);
+                protocol.weighted_f1 = Some(r.weighted_f1);
+                protocol.few_shot = run.few_shot;
+                (run.train_rows, run.test_rows, run.fitted)
+            }
+            None => {
+                let y_train: Vec<usize> = split.train.iter().map(|&r| labels[r]).collect();
+                let (x_train, x_test) = (gather(&split.train), gather(&split.test));
+                let train = Features::new(&x_train, dim, "training embeddings")?;
+                let test = Features::new(&x_test, dim, "test embeddings")?;
+                let fitted = heads::fit_predict(&probe, train, &y_train, test, k, on_iter)?;
+                (split.train, split.test, fitted)
+            }
+        };
+        protocol.n_train = train_rows.len();
+        protocol.n_test = test_rows.len();
+        let y_train: Vec<usize> = train_rows.iter().map(|&r| labels[r]).collect();
+        let y_test: Vec<usize> = test_rows.iter().map(|&r| labels[r]).collect();
         let (y_pred, proba) = (fitted.pred, fitted.proba);
         let confidence = proba
             .chunks_exact(k)
@@ -396,17 +465,11 @@ impl Session {
             model,
             data: data.info(),
             preprocessing,
-            protocol: Protocol {
-                name: "stratified_holdout".into(),
-                seed: cfg.seed,
-                test_fraction: cfg.test_fraction,
-                n_train: split.train.len(),
-                n_test: split.test.len(),
-            },
+            protocol,
             probe: fitted.info,
             metrics,
             predictions: Predictions {
-                test_index: split.test,
+                test_index: test_rows,
                 y_true: y_test,
                 y_pred,
                 confidence,

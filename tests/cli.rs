@@ -416,3 +416,209 @@ fn ranges_embedded_apart_equal_the_stepwise_embeddings() {
         "the installed embeddings contains a non-finite value (NaN) at row 1, column 6"
     );
 }
+
+fn eval_report(extra: &[&str], name: &str) -> Value {
+    let out = temp(name);
+    let mut args = vec![
+        "eval",
+        "--model",
+        "assets/demo/encoder.onnx",
+        "--data",
+        "assets/demo/digits.zip",
+        "--ci-resamples",
+        "0",
+        "--out",
+        &out,
+    ];
+    args.extend_from_slice(extra);
+    let (ok, _, err) = downstream(&args);
+    assert!(ok, "{err}");
+    serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap()
+}
+
+fn f64s(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+/// `eval --protocol`: each protocol is named with its settings, and its numbers agree with
+/// the plain hold-out runs they are made of (no external reference exists for Downstream's
+/// seeded splits; SentEval and the CLIP search are checked against scikit-learn in
+/// src/protocol.rs and tests/probes_sklearn.rs).
+#[test]
+fn eval_protocols_agree_with_the_hold_outs_they_are_made_of() {
+    let plain: Vec<Value> = (0..2)
+        .map(|s| eval_report(&["--seed", &s.to_string()], &format!("holdout{s}.json")))
+        .collect();
+    let rep = eval_report(
+        &["--protocol", "repeated", "--repeats", "2"],
+        "repeated.json",
+    );
+    let p = &rep["protocol"];
+    assert_eq!(p["name"], "repeated_stratified_holdout");
+    assert_eq!(
+        p["settings"],
+        serde_json::json!({"name": "repeated", "repeats": 2})
+    );
+    for (s, h) in plain.iter().enumerate() {
+        assert_eq!(p["runs"][s]["run"], format!("seed {s}"));
+        assert_eq!(p["runs"][s]["accuracy"], h["metrics"]["accuracy"]);
+        assert_eq!(p["runs"][s]["macro_f1"], h["metrics"]["macro_f1"]);
+    }
+    let accs = [&plain[0], &plain[1]].map(|h| h["metrics"]["accuracy"].as_f64().unwrap());
+    assert_eq!(
+        p["accuracy"]["mean"].as_f64().unwrap(),
+        (accs[0] + accs[1]) / 2.0
+    );
+    // The full metrics and predictions are those of the first run: the seed-0 hold-out.
+    assert_eq!(rep["predictions"], plain[0]["predictions"]);
+    assert_eq!(
+        rep["metrics"]["confusion_matrix"],
+        plain[0]["metrics"]["confusion_matrix"]
+    );
+
+    let kf = eval_report(&["--protocol", "kfold", "--folds", "4"], "kfold.json");
+    let p = &kf["protocol"];
+    assert_eq!(p["name"], "stratified_kfold");
+    assert_eq!(p["runs"].as_array().unwrap().len(), 4);
+    // Out-of-fold predictions: every item once, so the pooled accuracy is the size-weighted
+    // mean of the folds' accuracies.
+    let index: Vec<u64> = kf["predictions"]["test_index"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(index, (0..1000).collect::<Vec<u64>>());
+    let pooled: f64 = p["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["accuracy"].as_f64().unwrap() * r["n_test"].as_f64().unwrap())
+        .sum::<f64>()
+        / 1000.0;
+    assert!((kf["metrics"]["accuracy"].as_f64().unwrap() - pooled).abs() < 1e-12);
+
+    let fs = eval_report(
+        &["--protocol", "few-shot", "--shots", "1,4", "--seeds", "3"],
+        "few-shot.json",
+    );
+    let p = &fs["protocol"];
+    assert_eq!(p["name"], "few_shot");
+    let runs = p["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 6);
+    for (i, pt) in p["few_shot"].as_array().unwrap().iter().enumerate() {
+        let accs: Vec<f64> = runs[3 * i..3 * i + 3]
+            .iter()
+            .map(|r| r["accuracy"].as_f64().unwrap())
+            .collect();
+        let mean = accs.iter().sum::<f64>() / 3.0;
+        let std = (accs.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / 3.0).sqrt();
+        assert_eq!(pt["shots"], [1, 4][i]);
+        assert_eq!(pt["seeds"], 3);
+        assert!((pt["mean"].as_f64().unwrap() - mean).abs() < 1e-12);
+        assert!((pt["std"].as_f64().unwrap() - std).abs() < 1e-12);
+        assert_eq!(runs[3 * i]["n_train"], 10 * [1, 4][i]);
+    }
+    assert_eq!(
+        fs["metrics"]["accuracy"], runs[3]["accuracy"],
+        "detail: 4 shots, seed 1"
+    );
+    assert_eq!(fs["protocol"]["n_test"], 200);
+
+    let clip = eval_report(&["--protocol", "clip"], "clip.json");
+    let p = &clip["protocol"];
+    assert_eq!(p["name"], "clip_linear_probe");
+    let chosen = p["chosen_c"].as_f64().unwrap();
+    assert_eq!(p["c_searches"][0]["chosen"].as_f64().unwrap(), chosen);
+    assert_eq!(
+        p["c_searches"][0]["trials"].as_array().unwrap().len(),
+        7 + 2 * 8
+    );
+    assert_eq!(clip["probe"]["c"].as_f64().unwrap(), chosen);
+    assert_eq!(p["runs"][0]["accuracy"], clip["metrics"]["accuracy"]);
+    assert!(!f64s(&clip["probe"]["loss_per_iteration"]).is_empty());
+    assert!(p["deviations"].as_array().unwrap().len() >= 2);
+    // The plain hold-out's report has none of the protocol fields.
+    assert!(plain[0]["protocol"].get("runs").is_none());
+    assert_eq!(plain[0]["protocol"]["name"], "stratified_holdout");
+
+    let (ok, _, err) = downstream(&[
+        "eval",
+        "--model",
+        "assets/demo/encoder.onnx",
+        "--data",
+        "assets/demo/digits.zip",
+        "--protocol",
+        "vtab",
+    ]);
+    assert!(!ok);
+    assert!(
+        err.contains("VTAB-1k needs at least 1,000 training samples"),
+        "{err}"
+    );
+}
+
+/// `probe --kfold`, `--few-shot --seeds` and `--repeats` on the digits embeddings.
+#[test]
+fn probe_protocol_flags() {
+    let f = "tests/fixtures/probe";
+    let run = |extra: &[&str]| {
+        let (xtr, ytr) = (
+            format!("{f}/digits_X_train.npy"),
+            format!("{f}/digits_y_train.txt"),
+        );
+        let (xte, yte) = (
+            format!("{f}/digits_X_test.npy"),
+            format!("{f}/digits_y_test.txt"),
+        );
+        let mut args = vec![
+            "probe",
+            "--train-x",
+            &xtr,
+            "--train-y",
+            &ytr,
+            "--test-x",
+            &xte,
+            "--test-y",
+            &yte,
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let (ok, stdout, err) = downstream(&args);
+        assert!(ok, "{err}");
+        serde_json::from_str::<Value>(&stdout).unwrap()
+    };
+    let kf = run(&["--kfold", "3", "--probe", "centroid"]);
+    assert_eq!(
+        (kf["preset"].as_str(), kf["probe"].as_str()),
+        (Some("stratified_kfold"), Some("nearest_centroid"))
+    );
+    let runs = kf["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3);
+    let n: u64 = runs.iter().map(|r| r["n_test"].as_u64().unwrap()).sum();
+    assert_eq!(n, 1437 + 360, "the folds cover the training and test rows");
+
+    let fs = run(&["--few-shot", "1,2", "--seeds", "4", "--probe", "centroid"]);
+    let points = fs["few_shot"].as_array().unwrap();
+    assert_eq!(points.len(), 2);
+    assert_eq!(points[1]["shots"], 2);
+    assert_eq!(points[1]["seeds"], 4);
+    assert_eq!(fs["runs"].as_array().unwrap().len(), 8);
+    assert!(fs["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["n_test"] == 360));
+
+    let rep = run(&["--repeats", "2", "--probe", "knn-vote"]);
+    assert_eq!(rep["preset"], "repeated_stratified_holdout");
+    assert_eq!(
+        rep["settings"],
+        serde_json::json!({"name": "repeated", "repeats": 2})
+    );
+    assert_eq!(rep["runs"][1]["run"], "seed 1");
+}

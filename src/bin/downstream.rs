@@ -16,8 +16,9 @@ use downstream::metrics::{self, Proba};
 use downstream::mlp::MlpConfig;
 use downstream::preprocess::{ColorOrder, PreprocessOptions, ResizeMode, ScalePreset};
 use downstream::probe::{Features, LogRegConfig};
-use downstream::protocol::{self, Labelled};
+use downstream::protocol::{self, Labelled, ProtocolSpec};
 use downstream::session::{CiSettings, EvalConfig, Session};
+use downstream::split::Split;
 use downstream::stats::{self, BootstrapConfig, CiMethod};
 use downstream::{embfile, knn, npy, Error, Result};
 use serde_json::json;
@@ -80,6 +81,23 @@ enum Command {
         tol: f64,
         #[command(flatten)]
         probe: ProbeArgs,
+        /// The protocol: one stratified hold-out split (default), a preset run on its
+        /// training part (clip, dinov2, mteb, vtab) or over every item (kfold, senteval),
+        /// repeated splits, or a few-shot curve.
+        #[arg(long, value_enum, default_value_t = ProtocolName::Holdout)]
+        protocol: ProtocolName,
+        /// Folds of --protocol kfold (default 5) and senteval (default 5).
+        #[arg(long)]
+        folds: Option<usize>,
+        /// Splits of --protocol repeated (seeds seed, seed + 1, …; default 10).
+        #[arg(long)]
+        repeats: Option<usize>,
+        /// Shots per class of --protocol few-shot (default 1,2,4,8,16).
+        #[arg(long, value_delimiter = ',')]
+        shots: Option<Vec<usize>>,
+        /// Seeds 1..=N of --protocol few-shot (default 10).
+        #[arg(long)]
+        seeds: Option<usize>,
         /// Bootstrap resamples of the accuracy and macro-F1 intervals (0: none).
         #[arg(long, default_value_t = stats::PAGE_RESAMPLES)]
         ci_resamples: usize,
@@ -114,8 +132,8 @@ enum Command {
         /// Labels of a --data .npy (one per line, or a 1-D .npy).
         #[arg(long, requires = "data")]
         labels: Option<PathBuf>,
-        /// --data: fraction of each class held out for testing.
-        #[arg(long, default_value_t = 0.2, requires = "data")]
+        /// --data and --repeats: fraction of each class held out for testing.
+        #[arg(long, default_value_t = 0.2)]
         test_fraction: f64,
         /// --data: write the report JSON here.
         #[arg(long, requires = "data")]
@@ -123,8 +141,26 @@ enum Command {
         #[command(flatten)]
         probe: ProbeArgs,
         /// A published protocol instead of one fit (logistic regression presets ignore --probe).
-        #[arg(long, value_enum)]
+        #[arg(long, value_enum, conflicts_with_all = ["kfold", "few_shot", "repeats"])]
         preset: Option<Preset>,
+        /// Stratified k-fold cross-validation with K folds over the training and test rows together.
+        #[arg(long, value_name = "K", conflicts_with_all = ["few_shot", "repeats"])]
+        kfold: Option<usize>,
+        /// Few-shot curve: these shots per class from the training rows, scored on the test rows.
+        #[arg(
+            long,
+            value_name = "SHOTS",
+            value_delimiter = ',',
+            conflicts_with = "repeats"
+        )]
+        few_shot: Option<Vec<usize>>,
+        /// Seeds 1..=N of --few-shot (default 10).
+        #[arg(long, value_name = "N", requires = "few_shot")]
+        seeds: Option<usize>,
+        /// N repeated stratified hold-out splits (seeds seed, seed + 1, …) over the training
+        /// and test rows together (or --data), test fraction --test-fraction.
+        #[arg(long, value_name = "N")]
+        repeats: Option<usize>,
         /// Seed of validation splits, resampling and the bootstrap.
         #[arg(long, default_value_t = 0)]
         seed: u64,
@@ -176,6 +212,94 @@ enum Preset {
     Mteb,
     /// VTAB-1k: 800 / 200 tuning, retrain on 1,000.
     Vtab,
+    /// SentEval: nested stratified 5-fold (seed 1111), C in 2^-2..2^3, over every row.
+    Senteval,
+}
+
+impl Preset {
+    fn spec(self) -> ProtocolSpec {
+        match self {
+            Preset::Clip => ProtocolSpec::Clip,
+            Preset::Dinov2 => ProtocolSpec::Dinov2,
+            Preset::Mteb => ProtocolSpec::Mteb,
+            Preset::Vtab => ProtocolSpec::Vtab,
+            Preset::Senteval => ProtocolSpec::Senteval {
+                folds: protocol::SENTEVAL_FOLDS,
+            },
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum ProtocolName {
+    /// One seeded stratified hold-out split.
+    Holdout,
+    /// CLIP linear probe on the training part (C search on a 20 % validation split).
+    Clip,
+    /// DINOv2's 45-point C grid on a 10 % validation split of the training part.
+    Dinov2,
+    /// MTEB classification (8 per label, 10 experiments) on the training part.
+    Mteb,
+    /// VTAB-1k (800 / 200) on the training part.
+    Vtab,
+    /// Stratified k-fold over every item (--folds).
+    Kfold,
+    /// Repeated stratified hold-out (--repeats).
+    Repeated,
+    /// Few-shot curve (--shots, --seeds) on the hold-out split.
+    FewShot,
+    /// SentEval's nested k-fold over every item (--folds).
+    Senteval,
+}
+
+/// The protocol of `probe --preset`, `--kfold`, `--few-shot` or `--repeats`, if any.
+fn probe_protocol_spec(
+    preset: Option<Preset>,
+    kfold: Option<usize>,
+    few_shot: Option<&[usize]>,
+    seeds: Option<usize>,
+    repeats: Option<usize>,
+) -> Option<ProtocolSpec> {
+    if let Some(p) = preset {
+        return Some(p.spec());
+    }
+    let name = match (kfold, few_shot, repeats) {
+        (Some(_), _, _) => ProtocolName::Kfold,
+        (_, Some(_), _) => ProtocolName::FewShot,
+        (_, _, Some(_)) => ProtocolName::Repeated,
+        _ => return None,
+    };
+    Some(protocol_spec(name, kfold, repeats, few_shot, seeds))
+}
+
+/// The protocol of `eval --protocol NAME` and its parameters (defaults where not given).
+fn protocol_spec(
+    name: ProtocolName,
+    folds: Option<usize>,
+    repeats: Option<usize>,
+    shots: Option<&[usize]>,
+    seeds: Option<usize>,
+) -> ProtocolSpec {
+    match name {
+        ProtocolName::Holdout => ProtocolSpec::Holdout,
+        ProtocolName::Clip => ProtocolSpec::Clip,
+        ProtocolName::Dinov2 => ProtocolSpec::Dinov2,
+        ProtocolName::Mteb => ProtocolSpec::Mteb,
+        ProtocolName::Vtab => ProtocolSpec::Vtab,
+        ProtocolName::Kfold => ProtocolSpec::Kfold {
+            folds: folds.unwrap_or(protocol::DEFAULT_FOLDS),
+        },
+        ProtocolName::Repeated => ProtocolSpec::Repeated {
+            repeats: repeats.unwrap_or(protocol::DEFAULT_REPEATS),
+        },
+        ProtocolName::FewShot => ProtocolSpec::FewShot {
+            shots: shots.map_or_else(|| protocol::DEFAULT_SHOTS.to_vec(), <[usize]>::to_vec),
+            seeds: seeds.unwrap_or(protocol::DEFAULT_REPEATS),
+        },
+        ProtocolName::Senteval => ProtocolSpec::Senteval {
+            folds: folds.unwrap_or(protocol::SENTEVAL_FOLDS),
+        },
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, ValueEnum)]
@@ -510,6 +634,30 @@ fn eval(
     if let Some(ci) = &report.metrics.ci {
         println!("{}", ci_line(ci));
     }
+    let p = &report.protocol;
+    if let (Some(from), Some(acc), Some(f1)) = (&p.metrics_from, &p.accuracy, &p.macro_f1) {
+        println!("protocol {}: the metrics above are of {from}", p.name);
+        if let Some(c) = p.chosen_c {
+            println!("C chosen {c:e}");
+        }
+        for pt in &p.few_shot {
+            println!(
+                "{:>3} shots per class: accuracy {:.4} ± {:.4} over {} seeds",
+                pt.shots, pt.mean, pt.std, pt.seeds
+            );
+        }
+        let over = match p.few_shot.last() {
+            Some(pt) => format!("at {} shots over {} seeds", pt.shots, pt.seeds),
+            None => format!("over {} runs", p.runs.len()),
+        };
+        println!(
+            "{over}: accuracy {:.4} ± {:.4}  macro F1 {:.4} ± {:.4}  (mean ± population std)",
+            acc.mean, acc.std, f1.mean, f1.std
+        );
+        for dev in &p.deviations {
+            println!("deviation: {dev}");
+        }
+    }
     for w in &report.metrics.warnings {
         eprintln!("warning: {w}");
     }
@@ -561,7 +709,9 @@ struct ProbeCmd<'a> {
     test_x: &'a Path,
     test_y: Option<&'a Path>,
     spec: ProbeSpec,
-    preset: Option<Preset>,
+    /// A preset or --kfold / --few-shot / --repeats instead of one fit.
+    protocol: Option<ProtocolSpec>,
+    test_fraction: f64,
     seed: u64,
     boot: Option<BootstrapConfig>,
     json: bool,
@@ -644,6 +794,80 @@ fn probe_split_cmd(
     Ok(())
 }
 
+/// Runs a protocol on a given train / test pair: the presets and the few-shot curve use
+/// the pair as their training and test parts; k-fold, repeated splits and SentEval use
+/// every row of both.
+fn probe_protocol(
+    a: &ProbeCmd<'_>,
+    spec: &ProtocolSpec,
+    train: Labelled<'_>,
+    test: Labelled<'_>,
+) -> Result<()> {
+    let (n_train, n) = (train.y.len(), train.y.len() + test.y.len());
+    let x: Vec<f32> = [train.x.values, test.x.values].concat();
+    let y: Vec<usize> = [train.y, test.y].concat();
+    let all = Labelled::new(
+        Features::new(&x, train.x.dim, "training and test rows")?,
+        &y,
+        train.n_classes,
+        "training and test rows",
+    )?;
+    let split = Split {
+        train: (0..n_train).collect(),
+        test: (n_train..n).collect(),
+    };
+    let Some(run) = spec.run(&a.spec, all, &split, a.test_fraction, a.seed)? else {
+        return Err(Error::NotReady("the hold-out is not a protocol of probe"));
+    };
+    let result = &run.result;
+    if a.json {
+        let mut v = serde_json::to_value(result).map_err(|e| Error::io("JSON", e))?;
+        if let Some(o) = v.as_object_mut() {
+            if !run.few_shot.is_empty() {
+                o.insert("few_shot".into(), json!(run.few_shot));
+            }
+            o.insert("settings".into(), json!(spec));
+        }
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        return Ok(());
+    }
+    println!(
+        "preset {}  probe {}  runs {}",
+        result.preset,
+        result.probe,
+        result.runs.len()
+    );
+    for s in &result.c_searches {
+        println!(
+            "C chosen {:e} after {} validation fits",
+            s.chosen,
+            s.trials.len()
+        );
+    }
+    for p in &run.few_shot {
+        println!(
+            "{:>3} shots per class: accuracy {:.4} ± {:.4} over {} seeds",
+            p.shots, p.mean, p.std, p.seeds
+        );
+    }
+    println!(
+        "accuracy {:.4} ± {:.4}  macro F1 {:.4} ± {:.4}  (mean ± population std{})",
+        result.accuracy.mean,
+        result.accuracy.std,
+        result.macro_f1.mean,
+        result.macro_f1.std,
+        if run.few_shot.is_empty() {
+            ""
+        } else {
+            ", largest shot count"
+        }
+    );
+    for dev in &result.deviations {
+        println!("deviation: {dev}");
+    }
+    Ok(())
+}
+
 fn probe_cmd(a: &ProbeCmd<'_>) -> Result<()> {
     let (xtr, d, ytr_s) = read_embeddings(a.train_x, a.train_y)?;
     let (xte, dte, yte_s) = read_embeddings(a.test_x, a.test_y)?;
@@ -660,44 +884,8 @@ fn probe_cmd(a: &ProbeCmd<'_>) -> Result<()> {
             got: dte,
         });
     }
-    if let Some(preset) = a.preset {
-        let result = match preset {
-            Preset::Clip => protocol::clip_linear_probe(train, test, 0.2, a.seed)?,
-            Preset::Dinov2 => protocol::dinov2_linear_probe(train, test, a.seed)?,
-            Preset::Mteb => protocol::mteb(train, test, 8, 10, a.seed)?,
-            Preset::Vtab => protocol::vtab_1k(train, test, a.seed)?,
-        };
-        if a.json {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&result).unwrap_or_default()
-            );
-        } else {
-            println!(
-                "preset {}  probe {}  runs {}",
-                result.preset,
-                result.probe,
-                result.runs.len()
-            );
-            for s in &result.c_searches {
-                println!(
-                    "C chosen {:e} after {} validation fits",
-                    s.chosen,
-                    s.trials.len()
-                );
-            }
-            println!(
-                "accuracy {:.4} ± {:.4}  macro F1 {:.4} ± {:.4}  (mean ± population std)",
-                result.accuracy.mean,
-                result.accuracy.std,
-                result.macro_f1.mean,
-                result.macro_f1.std
-            );
-            for dev in &result.deviations {
-                println!("deviation: {dev}");
-            }
-        }
-        return Ok(());
+    if let Some(spec) = &a.protocol {
+        return probe_protocol(a, spec, train, test);
     }
     let fitted = heads::fit_predict(&a.spec, train_f, &ytr, test_f, k, |_, _| true)?;
     let proba = Proba {
@@ -813,6 +1001,11 @@ fn main() -> ExitCode {
             max_iter,
             tol,
             probe,
+            protocol,
+            folds,
+            repeats,
+            shots,
+            seeds,
             ci_resamples,
             ci_method,
             model_args,
@@ -842,6 +1035,7 @@ fn main() -> ExitCode {
                         method: (*ci_method).into(),
                         ..Default::default()
                     }),
+                    protocol: protocol_spec(*protocol, *folds, *repeats, shots.as_deref(), *seeds),
                 },
                 out.as_deref(),
             )
@@ -852,6 +1046,10 @@ fn main() -> ExitCode {
             test_fraction,
             out,
             probe,
+            kfold,
+            few_shot,
+            seeds,
+            repeats,
             seed,
             ci_resamples,
             ci_method,
@@ -870,6 +1068,8 @@ fn main() -> ExitCode {
                     method: (*ci_method).into(),
                     ..Default::default()
                 }),
+                protocol: probe_protocol_spec(None, *kfold, few_shot.as_deref(), *seeds, *repeats)
+                    .unwrap_or_default(),
                 ..Default::default()
             },
             out.as_deref(),
@@ -882,6 +1082,11 @@ fn main() -> ExitCode {
             test_y,
             probe,
             preset,
+            kfold,
+            few_shot,
+            seeds,
+            repeats,
+            test_fraction,
             seed,
             ci_resamples,
             ci_method,
@@ -893,7 +1098,8 @@ fn main() -> ExitCode {
             test_x,
             test_y: test_y.as_deref(),
             spec: probe.spec(LogRegConfig::default()),
-            preset: *preset,
+            protocol: probe_protocol_spec(*preset, *kfold, few_shot.as_deref(), *seeds, *repeats),
+            test_fraction: *test_fraction,
             seed: *seed,
             boot: (*ci_resamples > 0).then(|| BootstrapConfig {
                 resamples: *ci_resamples,
