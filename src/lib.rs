@@ -12,6 +12,8 @@ pub mod data;
 pub mod embfile;
 pub mod encoder;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod heads;
 pub mod knn;
 pub mod metrics;

@@ -1,8 +1,5 @@
-//! `.npy` bytes as a user's array file: `npy::read`.
+//! Fuzz target `npy_read`: its body is `downstream::fuzzing::npy_read`, which
+//! `tests/fuzz_regressions.rs` also runs on the saved crash inputs.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let _ = downstream::npy::read(data, "fuzz.npy");
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| downstream::fuzzing::npy_read(data));

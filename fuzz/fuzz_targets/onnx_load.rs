@@ -1,8 +1,5 @@
-//! ONNX bytes as a user's model file: `Encoder::load`.
+//! Fuzz target `onnx_load`: its body is `downstream::fuzzing::onnx_load`, which
+//! `tests/fuzz_regressions.rs` also runs on the saved crash inputs.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let _ = downstream::encoder::Encoder::load(data, "fuzz.onnx");
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| downstream::fuzzing::onnx_load(data));

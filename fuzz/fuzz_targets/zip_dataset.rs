@@ -1,10 +1,5 @@
-//! Zip bytes as a user's data set: `Dataset::from_zip`, then its summary.
+//! Fuzz target `zip_dataset`: its body is `downstream::fuzzing::zip_dataset`, which
+//! `tests/fuzz_regressions.rs` also runs on the saved crash inputs.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    if let Ok(d) = downstream::data::Dataset::from_zip(data, "fuzz.zip") {
-        let _ = d.info();
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| downstream::fuzzing::zip_dataset(data));
