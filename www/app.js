@@ -47,6 +47,7 @@ const ui = {
   testFraction: $('test-fraction'),
   c: $('c'),
   probeKind: $('probe-kind'),
+  protocol: $('protocol'),
   run: $('run'),
   cancel: $('cancel'),
   progress: $('progress'),
@@ -325,7 +326,10 @@ function readConfig() {
   }
   const kind = ui.probeKind.value;
   // Logistic regression takes C from its own field; the other probes use their defaults.
-  return kind === 'logistic_regression' ? { seed, test_fraction: testFraction, c } : { seed, test_fraction: testFraction, c, probe: { kind } };
+  const config = kind === 'logistic_regression' ? { seed, test_fraction: testFraction, c } : { seed, test_fraction: testFraction, c, probe: { kind } };
+  // Protocol presets take their defaults (the CLI's `eval --protocol NAME`).
+  if (ui.protocol.value !== 'holdout') config.protocol = { name: ui.protocol.value };
+  return config;
 }
 
 function renderMatrix() {
@@ -848,8 +852,20 @@ async function runEvaluate() {
   });
   if (!result) return;
   showReport(result.report, result.reportJson, { seconds: (performance.now() - started) / 1000, run: result.run });
+  noteProtocol(result.report.protocol);
   renderMetricHelp(ui.metricHelp);
 refresh();
+}
+
+/** After a protocol preset, the status also gives its mean ± std and what the metrics shown are of. */
+function noteProtocol(p) {
+  if (!p?.accuracy || !p.metrics_from) return;
+  const last = p.few_shot?.[p.few_shot.length - 1];
+  const over = last ? `at ${last.shots} shots over ${last.seeds} seeds` : `over ${p.runs?.length ?? 0} runs`;
+  setStatus(
+    `${ui.status.textContent} Protocol ${p.name}: accuracy ${fmt(p.accuracy.mean)} ± ${fmt(p.accuracy.std)} ${over}; ` +
+      `the metrics below are of ${p.metrics_from}.`,
+  );
 }
 
 async function loadFile(input, kind) {

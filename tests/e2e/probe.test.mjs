@@ -1,5 +1,5 @@
 // Browser tests of the probe phase: progress messages per L-BFGS iteration (and MLP epoch),
-// and Cancel while the probe trains. The fit is one synchronous wasm call, so Cancel stops
+// Cancel while the probe trains, and protocol presets (the page's report equals the CLI's). The fit is one synchronous wasm call, so Cancel stops
 // the session worker and starts a fresh one with the model, data and embeddings; the page
 // must end in `ready` with everything still loaded and the next Run must not embed again.
 // The test hook ?test-hooks=1 exposes the engine and the probe progress log on
@@ -8,6 +8,7 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { TEST_TIMEOUT, assertMatchesReport, openPage, readReport, useBrowser, waitForState } from './helpers.mjs';
 
 useBrowser();
@@ -29,14 +30,20 @@ describe('probe progress', () => {
       assert.deepEqual(log[0].iteration, 1);
       assert.ok(log.every((m) => m.maxIter === 1000 && m.unit === 'iteration' && Number.isFinite(m.loss)));
       assert.ok(log.every((m, i) => i === 0 || m.iteration > log[i - 1].iteration), 'iterations increase');
+      // The page's own report (wasm iterations can differ from the native CLI's in number).
+      const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-report').click()]);
+      const own = JSON.parse(readFileSync(await dl.path(), 'utf8'));
       // The last message may be throttled away, but never one past the fit's own count.
       const last = log[log.length - 1].iteration;
-      assert.ok(last <= report.probe.iterations, `${last} <= ${report.probe.iterations}`);
+      assert.ok(last <= own.probe.iterations, `${last} <= ${own.probe.iterations}`);
       // The loss reported is the scaled objective; the report's curve is it times C * n_train.
-      const scale = report.probe.c * report.protocol.n_train;
-      const curve = report.probe.loss_per_iteration;
-      assert.equal(curve.length, report.probe.iterations);
-      assert.ok(Math.abs(log[0].loss * scale - curve[0]) <= 1e-6 * curve[0], `${log[0].loss * scale} vs ${curve[0]}`);
+      const scale = own.probe.c * own.protocol.n_train;
+      const curve = own.probe.loss_per_iteration;
+      assert.equal(curve.length, own.probe.iterations);
+      for (const m of log) {
+        const want = curve[m.iteration - 1];
+        assert.ok(Math.abs(m.loss * scale - want) <= 1e-9 * want, `iteration ${m.iteration}: ${m.loss * scale} vs ${want}`);
+      }
 
       await page.evaluate(() => window.__downstream.probeProgress.splice(0));
       await page.getByTestId('probe-kind').selectOption('mlp');
@@ -92,4 +99,37 @@ describe('cancel during the probe', () => {
       }
     });
   }
+});
+
+describe('protocol presets', () => {
+  test('the protocol select (by keyboard) runs stratified 5-fold and gives the CLI --protocol kfold report', { timeout: TEST_TIMEOUT }, async () => {
+    const cli = readReport('demo-kfold-report.json');
+    const { context, page, problems } = await openPage(DEMO);
+    try {
+      const select = page.getByTestId('protocol');
+      assert.equal(await select.inputValue(), 'holdout');
+      assert.match(await page.locator(`#${await select.getAttribute('aria-describedby')}`).textContent(), /mean ± std/);
+      await select.focus();
+      await page.keyboard.press('ArrowDown');
+      assert.equal(await select.inputValue(), 'kfold');
+      await page.getByTestId('run').click();
+      await waitForState(page, ['results']);
+      await assertMatchesReport(page, cli);
+      assert.match(await page.locator('#status').textContent(), /Protocol stratified_kfold: accuracy \d\.\d{4} ± \d\.\d{4} over 5 runs/);
+      const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-report').click()]);
+      const report = JSON.parse(readFileSync(await dl.path(), 'utf8'));
+      assert.equal(report.protocol.name, 'stratified_kfold');
+      assert.deepEqual(report.protocol.settings, { name: 'kfold', folds: 5 });
+      assert.equal(report.protocol.metrics_from, cli.protocol.metrics_from);
+      assert.deepEqual(
+        report.protocol.runs.map((r) => [r.run, r.n_train, r.n_test, r.accuracy, r.macro_f1]),
+        cli.protocol.runs.map((r) => [r.run, r.n_train, r.n_test, r.accuracy, r.macro_f1]),
+      );
+      assert.deepEqual(report.protocol.accuracy, cli.protocol.accuracy);
+      assert.deepEqual(report.predictions.y_pred, cli.predictions.y_pred);
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
 });
