@@ -44,6 +44,40 @@ impl Session {
         to_js(&self.inner.load_model(bytes, name).map_err(js_err)?)
     }
 
+    /// Loads an ONNX encoder with options (`ModelOptions`: `preprocess`, `output`,
+    /// `pooling`; every field optional); returns its `ModelInfo`. A failure keeps the
+    /// previous model.
+    pub fn load_model_with(
+        &mut self,
+        bytes: &[u8],
+        name: &str,
+        options: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let options: crate::encoder::ModelOptions = if options.is_undefined() || options.is_null() {
+            Default::default()
+        } else {
+            serde_wasm_bindgen::from_value(options)
+                .map_err(|e| JsError::new(&format!("invalid model options: {e}")))?
+        };
+        to_js(
+            &self
+                .inner
+                .load_model_with(bytes, name, &options)
+                .map_err(js_err)?,
+        )
+    }
+
+    /// The loaded model's preprocessing (`Preprocessing`, with its `options`), or null.
+    pub fn model_preprocessing(&self) -> Result<JsValue, JsError> {
+        to_js(&self.inner.model_preprocessing())
+    }
+
+    /// Compares the model's embeddings of the first N items with reference embeddings
+    /// (`.npy` `[N, D]`); returns a `Fidelity` (max-abs, mean and min cosine).
+    pub fn fidelity(&self, bytes: &[u8], name: &str) -> Result<JsValue, JsError> {
+        to_js(&self.inner.fidelity(bytes, name).map_err(js_err)?)
+    }
+
     /// Loads a zip of class folders; returns its `DataInfo`. A failure keeps the previous data.
     pub fn load_data_zip(&mut self, bytes: &[u8], name: &str) -> Result<JsValue, JsError> {
         to_js(&self.inner.load_data_zip(bytes, name).map_err(js_err)?)

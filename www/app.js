@@ -2,6 +2,7 @@
 
 import { WorkerError } from './client.js';
 import { Engine, poolSize } from './engine.js';
+import { ModelPanel } from './modelpanel.js';
 import {
   calibrationSvg,
   classOrder,
@@ -197,6 +198,16 @@ const engine = new Engine({
   },
 });
 if (TEST_HOOKS) window.__downstream = { engine, stats: engine.stats, probeProgress: [] };
+const modelPanel = new ModelPanel({
+  engine,
+  isBusy: () => !state.ready || state.busy > 0,
+  onChanged: (model) => {
+    state.model = model;
+    renderModelInfo(ui.modelInfo, model);
+    markStale();
+    refresh();
+  },
+});
 engine.ready.then(
   () => {
     state.ready = true;
@@ -259,6 +270,7 @@ function onProgress(msg) {
     case 'model-loaded':
       state.model = msg.model;
       renderModelInfo(ui.modelInfo, msg.model);
+      modelPanel.show(msg.model);
       markStale();
       break;
     case 'loading-data':
@@ -902,6 +914,7 @@ refresh();
       renderDataInfo(ui.dataInfo, null);
     }
     renderModelInfo(ui.modelInfo, result.model);
+    modelPanel.show(result.model);
     setStatus(`Model ${file.name} loaded: embedding dimension ${result.model.embedding_dim}.`);
   } else {
     state.data = result.data;

@@ -9,10 +9,12 @@ const MAX_ENTRIES = 4;
 /** Bumped when the core's preprocessing or batching changes what an embedding is. */
 const FORMAT = 1;
 
-/** The cache key: same model bytes, same data bytes, same preprocessing and batching. */
+/** The cache key: same model bytes, same data bytes, same preprocessing options (resize,
+ * channels, scale, mean/std), output, pooling and batching. */
 export function cacheKey(model, data) {
   const prep = [model.layout, model.channels, model.height, model.width, model.batch, model.embedding_dim].join('x');
-  return `v${FORMAT}:model=${model.sha256}:data=${data.sha256}:prep=${prep}`;
+  const options = JSON.stringify([model.preprocessing?.options ?? null, model.output ?? null, model.pooling ?? null]);
+  return `v${FORMAT}:model=${model.sha256}:data=${data.sha256}:prep=${prep}:options=${options}`;
 }
 
 function request(req) {

@@ -120,7 +120,7 @@ export class Engine {
   /** Sends a copy of file bytes (the original stays here) to a worker. */
   send(client, type, file) {
     const bytes = file.bytes.slice(0);
-    return client.request(type, { bytes, name: file.name }, { transfer: [bytes] }).promise;
+    return client.request(type, { bytes, name: file.name, options: file.options ?? null }, { transfer: [bytes] }).promise;
   }
 
   async loadModel(bytes, name) {
@@ -131,6 +131,27 @@ export class Engine {
     // The session drops precomputed embeddings when a model arrives: images come next.
     if (this.data?.precomputed) this.data = null;
     return model;
+  }
+
+  /**
+   * Reloads the current model with `options` ({preprocess, output, pooling}); helpers
+   * and a restarted worker load it with them too. The embeddings (and their cache key,
+   * which includes the options) start over. A failure keeps the model as it was.
+   */
+  async setModelOptions(options) {
+    if (!this.model) throw new Error('load a model first');
+    const main = await this.sessionWorker();
+    const file = { bytes: this.model.bytes, name: this.model.name, options };
+    const { model } = await this.send(main, 'loadModel', file);
+    this.model = { ...file, info: model, gen: ++this.gen };
+    this.embedded = false;
+    return model;
+  }
+
+  /** Compares the model's embeddings of the first N items with reference embeddings (.npy [N, D]). */
+  async fidelity(bytes, name) {
+    const main = await this.sessionWorker();
+    return (await main.request('fidelity', { bytes, name }, { transfer: [bytes] }).promise).fidelity;
   }
 
   /** Sends loaded data (a zip, or precomputed embeddings with their labels) to a worker. */

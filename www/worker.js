@@ -92,11 +92,15 @@ function memoryBytes() {
   return wasmExports?.memory?.buffer?.byteLength ?? 0;
 }
 
-function loadModel(bytes, name) {
-  const model = plain(session.load_model(new Uint8Array(bytes), name));
+/** Loads the model (with `options` {preprocess, output, pooling} when given); the model
+ * info carries its preprocessing (the proposal, or the options as applied). */
+function loadModel(bytes, name, options) {
+  const u8 = new Uint8Array(bytes);
+  const model = plain(options ? session.load_model_with(u8, name, options) : session.load_model(u8, name));
   embedded = false;
   embeddingDim = model.embedding_dim;
-  return model;
+  const preprocessing = typeof session.model_preprocessing === 'function' ? plain(session.model_preprocessing()) : null;
+  return { ...model, preprocessing };
 }
 
 function loadData(bytes, name) {
@@ -280,7 +284,9 @@ async function handle(msg) {
   checkCancelled(msg.id);
   switch (msg.type) {
     case 'loadModel':
-      return { model: loadModel(msg.bytes, msg.name) };
+      return { model: loadModel(msg.bytes, msg.name, msg.options) };
+    case 'fidelity':
+      return { fidelity: plain(session.fidelity(new Uint8Array(msg.bytes), msg.name)) };
     case 'loadData':
       return { data: loadData(msg.bytes, msg.name) };
     case 'loadEmbeddings':
