@@ -1,6 +1,7 @@
 //! Two reports on the same test items, side by side: McNemar's test, the paired bootstrap
 //! interval of the accuracy difference, metric deltas and the difference of the confusion
 //! matrices. The CLI's `compare` and the page's compare view both call [`compare_texts`].
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use serde::Serialize;
 use serde_json::Value;
@@ -22,6 +23,12 @@ pub struct Compared {
     pub matrix: Option<Vec<Vec<u64>>>,
 }
 
+/// The value at a JSON pointer, or null (reports are untrusted input).
+fn at<'a>(v: &'a Value, pointer: &str) -> &'a Value {
+    static NULL: Value = Value::Null;
+    v.pointer(pointer).unwrap_or(&NULL)
+}
+
 impl Compared {
     /// Reads the comparable parts of report JSON text; `what` names it in errors (a path,
     /// or "report A").
@@ -31,11 +38,11 @@ impl Compared {
         };
         let v: Value = serde_json::from_str(text).map_err(|e| bad(format!("not JSON: {e}")))?;
         let list = |key: &str| -> Result<Vec<usize>> {
-            serde_json::from_value(v["predictions"][key].clone())
+            serde_json::from_value(at(&v, &format!("/predictions/{key}")).clone())
                 .map_err(|e| bad(format!("predictions.{key} is missing or malformed: {e}")))
         };
         let labels: Vec<String> = serde_json::from_value(
-            v["metrics"]["confusion_matrix"]["labels"].clone(),
+            at(&v, "/metrics/confusion_matrix/labels").clone(),
         )
         .map_err(|e| {
             bad(format!(
@@ -43,12 +50,12 @@ impl Compared {
             ))
         })?;
         let matrix: Option<Vec<Vec<u64>>> =
-            serde_json::from_value(v["metrics"]["confusion_matrix"]["matrix"].clone())
+            serde_json::from_value(at(&v, "/metrics/confusion_matrix/matrix").clone())
                 .ok()
                 .filter(|m: &Vec<Vec<u64>>| {
                     m.len() == labels.len() && m.iter().all(|r| r.len() == labels.len())
                 });
-        let metrics = v["metrics"]
+        let metrics = at(&v, "/metrics")
             .as_object()
             .map(|o| {
                 o.iter()
@@ -59,7 +66,7 @@ impl Compared {
             })
             .unwrap_or_default();
         let c = Compared {
-            sha256: v["data"]["sha256"].as_str().map(str::to_string),
+            sha256: at(&v, "/data/sha256").as_str().map(str::to_string),
             labels,
             test_index: list("test_index")?,
             y_true: list("y_true")?,
@@ -134,12 +141,13 @@ fn check_comparable(a: &Compared, b: &Compared) -> Result<()> {
             b.test_index.len()
         ));
     }
-    if let Some(i) = (0..a.test_index.len())
-        .find(|&i| a.test_index[i] != b.test_index[i] || a.y_true[i] != b.y_true[i])
+    if let Some((i, ((ai, at), (bi, bt)))) = (a.test_index.iter().zip(&a.y_true))
+        .zip(b.test_index.iter().zip(&b.y_true))
+        .enumerate()
+        .find(|(_, (x, y))| x != y)
     {
         return refuse(format!(
-            "their test items differ (position {i}: item {} labelled {} vs item {} labelled {}); use the same seed and test fraction",
-            a.test_index[i], a.y_true[i], b.test_index[i], b.y_true[i]
+            "their test items differ (position {i}: item {ai} labelled {at} vs item {bi} labelled {bt}); use the same seed and test fraction"
         ));
     }
     Ok(())

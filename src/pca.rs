@@ -3,6 +3,7 @@
 //! subspace iteration on `Xcᵀ Xc` with a Rayleigh–Ritz step, in f64. Signs follow
 //! scikit-learn's `svd_flip(u_based_decision=False)`: the entry of largest magnitude of each
 //! component is positive.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use serde::Serialize;
 
@@ -38,11 +39,10 @@ pub struct Pca {
 fn apply(xc: &[f64], n: usize, dim: usize, q: &[f64], p: usize) -> Vec<f64> {
     let mut out = vec![0.0; dim * p];
     for row in xc.chunks_exact(dim).take(n) {
-        for j in 0..p {
-            let col = &q[j * dim..(j + 1) * dim];
+        for (col, o) in q.chunks_exact(dim).zip(out.chunks_exact_mut(dim)).take(p) {
             let s: f64 = row.iter().zip(col).map(|(a, b)| a * b).sum();
             if s != 0.0 {
-                for (o, a) in out[j * dim..(j + 1) * dim].iter_mut().zip(row) {
+                for (o, a) in o.iter_mut().zip(row) {
                     *o += s * a;
                 }
             }
@@ -59,29 +59,31 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// A column that vanishes is replaced by a unit vector not yet spanned.
 fn orthonormalise(q: &mut [f64], dim: usize, p: usize) {
     for j in 0..p {
+        let (done, rest) = q.split_at_mut((j * dim).min(q.len()));
+        let Some(qj) = rest.get_mut(..dim) else {
+            return;
+        };
         for _pass in 0..2 {
-            for k in 0..j {
-                let (done, rest) = q.split_at_mut(j * dim);
-                let qk = &done[k * dim..(k + 1) * dim];
-                let qj = &mut rest[..dim];
+            for qk in done.chunks_exact(dim) {
                 let r = dot(qk, qj);
                 for (a, b) in qj.iter_mut().zip(qk) {
                     *a -= r * b;
                 }
             }
         }
-        let norm = dot(&q[j * dim..(j + 1) * dim], &q[j * dim..(j + 1) * dim]).sqrt();
+        let norm = dot(qj, qj).sqrt();
         if norm > 1e-300 {
-            for v in &mut q[j * dim..(j + 1) * dim] {
+            for v in qj.iter_mut() {
                 *v /= norm;
             }
         } else {
             // Rank-deficient: continue with a basis vector orthogonal to the others.
             for e in 0..dim {
                 let mut cand = vec![0.0; dim];
-                cand[e] = 1.0;
-                for k in 0..j {
-                    let qk = &q[k * dim..(k + 1) * dim];
+                if let Some(c) = cand.get_mut(e) {
+                    *c = 1.0;
+                }
+                for qk in done.chunks_exact(dim) {
                     let r = dot(qk, &cand);
                     for (a, b) in cand.iter_mut().zip(qk) {
                         *a -= r * b;
@@ -89,7 +91,7 @@ fn orthonormalise(q: &mut [f64], dim: usize, p: usize) {
                 }
                 let nn = dot(&cand, &cand).sqrt();
                 if nn > 1e-8 {
-                    for (d, c) in q[j * dim..(j + 1) * dim].iter_mut().zip(&cand) {
+                    for (d, c) in qj.iter_mut().zip(&cand) {
                         *d = c / nn;
                     }
                     break;
@@ -101,8 +103,21 @@ fn orthonormalise(q: &mut [f64], dim: usize, p: usize) {
 
 /// Eigen-decomposition of a symmetric `p x p` matrix (row-major) by cyclic Jacobi rotations:
 /// eigenvalues in decreasing order and the matching eigenvectors as columns (row-major `p x p`).
+/// The matrix is symmetrised first (`(B + Bᵀ) / 2`). Indexing is kept here, the textbook form
+/// of the rotation: every index is below `p` by the loop bounds and `a` is `p x p` (checked).
+#[allow(clippy::indexing_slicing)]
 fn symmetric_eigen(a: &[f64], p: usize) -> (Vec<f64>, Vec<f64>) {
+    if a.len() != p * p {
+        return (vec![0.0; p], vec![0.0; p * p]);
+    }
     let mut m = a.to_vec();
+    for i in 0..p {
+        for j in i + 1..p {
+            let s = 0.5 * (m[i * p + j] + m[j * p + i]);
+            m[i * p + j] = s;
+            m[j * p + i] = s;
+        }
+    }
     let mut v = vec![0.0; p * p];
     for i in 0..p {
         v[i * p + i] = 1.0;
@@ -160,9 +175,9 @@ fn symmetric_eigen(a: &[f64], p: usize) -> (Vec<f64>, Vec<f64>) {
 /// `q · w` for `q` (`dim x p`, column-major) and column `col` of `w` (`p x p`, row-major).
 fn combine(q: &[f64], dim: usize, p: usize, w: &[f64], col: usize) -> Vec<f64> {
     let mut out = vec![0.0; dim];
-    for k in 0..p {
-        let c = w[k * p + col];
-        for (o, a) in out.iter_mut().zip(&q[k * dim..(k + 1) * dim]) {
+    for (qk, wk) in q.chunks_exact(dim).zip(w.chunks_exact(p)) {
+        let c = wk.get(col).copied().unwrap_or(0.0);
+        for (o, a) in out.iter_mut().zip(qk) {
             *o += c * a;
         }
     }
@@ -187,12 +202,12 @@ pub fn pca2(x: &[f32], dim: usize) -> Result<Pca> {
             why: "PCA needs at least 2 rows".into(),
         });
     }
-    if let Some(pos) = x.iter().position(|v| !v.is_finite()) {
+    if let Some((pos, &bad)) = x.iter().enumerate().find(|(_, v)| !v.is_finite()) {
         return Err(Error::NonFinite {
             what: "embeddings".into(),
             row: pos / dim,
             col: pos % dim,
-            value: f64::from(x[pos]),
+            value: f64::from(bad),
         });
     }
     let mut mean = vec![0.0f64; dim];
@@ -228,31 +243,22 @@ pub fn pca2(x: &[f32], dim: usize) -> Result<Pca> {
     while iterations < MAX_ITER {
         iterations += 1;
         let y = apply(&xc, n, dim, &q, p);
-        let mut b = vec![0.0; p * p];
-        for i in 0..p {
-            for j in 0..p {
-                b[i * p + j] = dot(&q[i * dim..(i + 1) * dim], &y[j * dim..(j + 1) * dim]);
-            }
-        }
-        for i in 0..p {
-            for j in i + 1..p {
-                let s = 0.5 * (b[i * p + j] + b[j * p + i]);
-                b[i * p + j] = s;
-                b[j * p + i] = s;
-            }
-        }
+        let b: Vec<f64> = q
+            .chunks_exact(dim)
+            .flat_map(|qi| y.chunks_exact(dim).map(move |yj| dot(qi, yj)))
+            .collect();
         let (vals, vecs) = symmetric_eigen(&b, p);
         ritz_values = vals;
         ritz_vectors = vecs;
         let scale = ritz_values.first().copied().unwrap_or(0.0).abs();
         let done = scale == 0.0
-            || (0..want).all(|c| {
+            || (0..want).zip(&ritz_values).all(|(c, &theta)| {
                 let av = combine(&y, dim, p, &ritz_vectors, c);
                 let v = combine(&q, dim, p, &ritz_vectors, c);
                 let r: f64 = av
                     .iter()
                     .zip(&v)
-                    .map(|(a, b)| (a - ritz_values[c] * b).powi(2))
+                    .map(|(a, b)| (a - theta * b).powi(2))
                     .sum::<f64>()
                     .sqrt();
                 r <= TOL * scale
@@ -268,7 +274,11 @@ pub fn pca2(x: &[f32], dim: usize) -> Result<Pca> {
 
     let mut components = vec![0.0; COMPONENTS * dim];
     let mut explained_variance = [0.0; 2];
-    for c in 0..want {
+    let slots = components
+        .chunks_exact_mut(dim)
+        .zip(explained_variance.iter_mut())
+        .zip(&ritz_values);
+    for (c, ((component, variance), &theta)) in slots.enumerate().take(want) {
         let mut v = combine(&q, dim, p, &ritz_vectors, c);
         let norm = dot(&v, &v).sqrt();
         if norm > 0.0 {
@@ -284,18 +294,18 @@ pub fn pca2(x: &[f32], dim: usize) -> Result<Pca> {
                 arg = i;
             }
         }
-        if v[arg] < 0.0 {
+        if v.get(arg).is_some_and(|&a| a < 0.0) {
             for a in &mut v {
                 *a = -*a;
             }
         }
-        components[c * dim..(c + 1) * dim].copy_from_slice(&v);
-        explained_variance[c] = ritz_values[c].max(0.0) / (n - 1) as f64;
+        component.copy_from_slice(&v);
+        *variance = theta.max(0.0) / (n - 1) as f64;
     }
     let mut coords = Vec::with_capacity(n * COMPONENTS);
     for row in xc.chunks_exact(dim) {
-        for c in 0..COMPONENTS {
-            coords.push(dot(row, &components[c * dim..(c + 1) * dim]));
+        for component in components.chunks_exact(dim) {
+            coords.push(dot(row, component));
         }
     }
     let ratio = |v: f64| if total_var > 0.0 { v / total_var } else { 0.0 };

@@ -1,4 +1,5 @@
 //! Train/test splits: a data set's explicit one, or a seeded stratified hold-out.
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -127,8 +128,9 @@ pub fn stratified_holdout(
         }
         idx.shuffle(&mut rng);
         let n_test = ((idx.len() as f64 * test_fraction).round() as usize).clamp(1, idx.len() - 1);
-        test.extend_from_slice(&idx[..n_test]);
-        train.extend_from_slice(&idx[n_test..]);
+        let (to_test, to_train) = idx.split_at(n_test);
+        test.extend_from_slice(to_test);
+        train.extend_from_slice(to_train);
     }
     train.sort_unstable();
     test.sort_unstable();
