@@ -18,8 +18,8 @@ import {
   rocCurvesSvg,
   scatterSvg,
 } from './charts.js';
-import { htmlReport } from './htmlreport.js';
-import { downloadBlob, matrixCsv, reportFragment, reportFromHash, svgText, svgToPngBlob } from './share.js';
+import { htmlReport, reportCharts } from './htmlreport.js';
+import { downloadBlob, droppedFromHash, droppedText, matrixCsv, reportFragment, reportFromHash, svgText, svgToPngBlob } from './share.js';
 import {
   fmt,
   probeText,
@@ -492,6 +492,14 @@ function closeGallery() {
   state.galleryUrls = [];
   ui.gallery.hidden = true;
   ui.gallery.replaceChildren();
+}
+
+/** Close button or Escape: closes the gallery and gives focus back to the matrix cell that opened it. */
+function dismissGallery() {
+  const focusWasInside = ui.gallery.contains(document.activeElement);
+  closeGallery();
+  const cell = ui.matrix.querySelector('.cell[tabindex="0"]');
+  if (focusWasInside && cell) cell.focus();
 }
 
 const MIME_BY_EXT = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', bmp: 'image/bmp', gif: 'image/gif' };
@@ -976,11 +984,7 @@ function downloadReport() {
 function downloadHtml() {
   const report = state.report;
   if (!report) return;
-  const cm = report.metrics.confusion_matrix;
-  const charts = {
-    matrix: new XMLSerializer().serializeToString(confusionMatrixSvg(cm.labels, cm.matrix, { normalize: 'none' })),
-    bars: new XMLSerializer().serializeToString(perClassBarsSvg(cm.labels, report.metrics.per_class)),
-  };
+  const charts = reportCharts(report, { scatter: ui.scatter.querySelector('svg.embedding-scatter') });
   const html = htmlReport(report, { charts });
   downloadBlob(new Blob([html], { type: 'text/html' }), 'downstream-report.html');
 }
@@ -1015,16 +1019,15 @@ async function makeShareLink() {
   try {
     const { fragment, dropped } = await reportFragment(state.report);
     ui.shareBox.hidden = false;
-    ui.shareNote.hidden = !dropped;
+    ui.shareNote.hidden = dropped.length === 0;
+    ui.shareNote.dataset.dropped = dropped.join(',');
     if (fragment === null) {
       ui.shareUrl.value = '';
-      ui.shareNote.textContent = 'This report is too large for a link, even without its per-sample predictions. Download the report file and share that instead.';
+      ui.shareNote.textContent = 'This report is too large for a link, even without its curves and per-sample predictions. Download the report file and share that instead.';
       return;
     }
     ui.shareUrl.value = `${location.origin}${location.pathname}#${fragment}`;
-    ui.shareNote.textContent = dropped
-      ? 'The per-sample predictions were left out to keep the link short, so the sample gallery is unavailable to whoever opens it. Share the report file for the full data.'
-      : '';
+    ui.shareNote.textContent = droppedText(dropped);
     ui.shareUrl.focus();
     ui.shareUrl.select();
   } catch (err) {
@@ -1069,7 +1072,8 @@ async function openReportFromHash() {
     return;
   }
   if (text === null) return;
-  await openReportText(text, 'Report opened from a share link.', 'Could not open the shared report');
+  const dropped = droppedText(droppedFromHash(location.hash));
+  await openReportText(text, `Report opened from a share link.${dropped ? ` ${dropped}` : ''}`, 'Could not open the shared report');
 }
 
 /** Classroom presets (`?preset=NAME`): the probe setting each name selects (the CLI's --probe names). */
@@ -1219,7 +1223,7 @@ ui.matrix.addEventListener('click', (event) => {
 });
 ui.matrix.addEventListener('keydown', onMatrixKey);
 ui.gallery.addEventListener('click', (event) => {
-  if (event.target.closest?.('[data-action="close-gallery"]')) closeGallery();
+  if (event.target.closest?.('[data-action="close-gallery"]')) dismissGallery();
 });
 for (const button of document.querySelectorAll('[data-testid="export-cm-csv"]')) button.addEventListener('click', exportCsv);
 for (const button of document.querySelectorAll('[data-testid="export-svg"], [data-testid="export-png"]')) {
@@ -1242,7 +1246,7 @@ ui.embeddingsInput.addEventListener('change', loadEmbeddingsFiles);
 document.addEventListener('keydown', (event) => {
   if (event.key !== 'Escape') return;
   if (state.cancellable !== null) cancel();
-  else if (!ui.gallery.hidden) closeGallery();
+  else if (!ui.gallery.hidden) dismissGallery();
 });
 
 renderMetricHelp(ui.metricHelp);

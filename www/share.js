@@ -101,26 +101,81 @@ export async function unpackText(packed) {
   }
 }
 
+/** Significant digits of curve points in a link that does not fit with exact ones. */
+export const LINK_CURVE_DIGITS = 6;
+
+/** What a link can leave out to fit, in the order it is left out, with how the page says it. */
+export const LINK_DROPS = {
+  curves: 'the PR, ROC and calibration curve points',
+  predictions: 'the per-sample predictions',
+};
+
+const EMPTY_PREDICTIONS = { test_index: [], y_true: [], y_pred: [], confidence: [] };
+
+/** A copy of a curves object with every non-integer number rounded to `digits` significant digits. */
+function roundCurves(value, digits) {
+  if (Array.isArray(value)) return value.map((v) => roundCurves(v, digits));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, roundCurves(v, digits)]));
+  }
+  return typeof value === 'number' && Number.isFinite(value) && !Number.isInteger(value) ? Number(value.toPrecision(digits)) : value;
+}
+
 /**
- * The share fragment (without '#') for a report object: the whole report, or without the
- * per-sample predictions when that would exceed MAX_FRAGMENT. Resolves to
- * { fragment, dropped: boolean } or { fragment: null, dropped: true } when even that is too long.
+ * The share fragment (without '#') for a report object, degrading in steps until it fits
+ * MAX_FRAGMENT: the whole report; its curve points rounded to LINK_CURVE_DIGITS significant
+ * digits (the charts are the same at any screen size); without curves; without curves and
+ * per-sample predictions. What was left out is named in the fragment (`&dropped=curves,…`)
+ * so the page that opens it can say so. Resolves to { fragment, dropped: [keys of
+ * LINK_DROPS], rounded } with fragment null when even the smallest step is too long.
  */
 export async function reportFragment(report) {
-  // Curve points (PR/ROC/calibration) are per-threshold detail the results view does not
-  // draw; they stay in the downloaded report and never go into a link.
-  const { curves, ...metrics } = report.metrics ?? {};
-  report = { ...report, metrics };
-  const full = FRAGMENT_KEY + (await packText(JSON.stringify(report)));
-  if (full.length <= MAX_FRAGMENT) return { fragment: full, dropped: false };
-  const slim = { ...report, predictions: { test_index: [], y_true: [], y_pred: [], confidence: [] } };
-  const small = FRAGMENT_KEY + (await packText(JSON.stringify(slim)));
-  return small.length <= MAX_FRAGMENT ? { fragment: small, dropped: true } : { fragment: null, dropped: true };
+  const metrics = report.metrics ?? {};
+  const hasCurves = metrics.curves !== undefined && metrics.curves !== null;
+  const { curves, ...noCurves } = metrics;
+  const steps = [
+    { report, dropped: [], rounded: false },
+    ...(hasCurves ? [{ report: { ...report, metrics: { ...metrics, curves: roundCurves(curves, LINK_CURVE_DIGITS) } }, dropped: [], rounded: true }] : []),
+    ...(hasCurves ? [{ report: { ...report, metrics: noCurves }, dropped: ['curves'], rounded: false }] : []),
+    { report: { ...report, metrics: noCurves, predictions: EMPTY_PREDICTIONS }, dropped: [...(hasCurves ? ['curves'] : []), 'predictions'], rounded: false },
+  ];
+  let dropped = [];
+  for (const step of steps) {
+    const fragment = FRAGMENT_KEY + (await packText(JSON.stringify(step.report))) + (step.dropped.length ? `&dropped=${step.dropped.join(',')}` : '');
+    dropped = step.dropped;
+    if (fragment.length <= MAX_FRAGMENT) return { fragment, dropped, rounded: step.rounded };
+  }
+  return { fragment: null, dropped, rounded: false };
+}
+
+/** The sentence a page shows about what a link leaves out (dropped: keys of LINK_DROPS). */
+export function droppedText(dropped) {
+  const parts = dropped.filter((k) => Object.hasOwn(LINK_DROPS, k)).map((k) => LINK_DROPS[k]);
+  if (parts.length === 0) return '';
+  const what = parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', ')} and ${parts[parts.length - 1]}`;
+  const lost = [
+    dropped.includes('curves') ? 'no PR, ROC or calibration charts' : null,
+    dropped.includes('predictions') ? 'no sample gallery and no embedding map' : null,
+  ].filter(Boolean).join(' and ');
+  return `To fit the link, ${what} were left out: it shows ${lost}. The downloaded report file has everything.`;
+}
+
+function splitHash(hash) {
+  const h = hash.startsWith('#') ? hash.slice(1) : hash;
+  if (!h.startsWith(FRAGMENT_KEY)) return null;
+  const [packed, ...rest] = h.slice(FRAGMENT_KEY.length).split('&');
+  const params = new URLSearchParams(rest.join('&'));
+  const dropped = (params.get('dropped') ?? '').split(',').filter((k) => Object.hasOwn(LINK_DROPS, k));
+  return { packed, dropped };
 }
 
 /** The report JSON text in a location hash ('#report=…'), or null when there is none. */
 export async function reportFromHash(hash) {
-  const h = hash.startsWith('#') ? hash.slice(1) : hash;
-  if (!h.startsWith(FRAGMENT_KEY)) return null;
-  return unpackText(h.slice(FRAGMENT_KEY.length));
+  const parts = splitHash(hash);
+  return parts === null ? null : unpackText(parts.packed);
+}
+
+/** What a share link in this hash says it left out (keys of LINK_DROPS; [] when nothing or no link). */
+export function droppedFromHash(hash) {
+  return splitHash(hash)?.dropped ?? [];
 }

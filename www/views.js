@@ -128,8 +128,20 @@ export const METRICS = [
     'Fraction of test images whose true class is among the two classes the probe found most probable.'],
 ];
 
+/** Metrics some reports have (by class count or probe), shown only when present; same layout as METRICS. */
+export const OPTIONAL_METRICS = [
+  ['top_5_accuracy', 'Top-5 accuracy', 'Fraction of test images whose true class is among the five most probable.',
+    'Fraction of test images whose true class is among the five classes the probe found most probable (reported when there are more than five classes).'],
+  ['average_precision', 'Average precision', 'Area under the precision–recall curve, one class vs the rest, averaged over classes.',
+    'For each class against the rest, the precision averaged over every recall level as the threshold falls (the area under its precision–recall curve), then averaged over classes; for two classes, of the second class. 1 is perfect; chance is the class\'s share of the test set.'],
+  ['ece', 'ECE', 'Expected calibration error: average gap between confidence and accuracy; lower is better.',
+    'Expected calibration error: test images are grouped by the probe\'s confidence in its prediction (15 equal-width bins); ECE is the average gap between confidence and the fraction correct in each bin, weighted by bin size. 0 means a confidence of 0.8 is right 80 % of the time.'],
+];
+
 /** Other terms the results use, for the inline explanations. */
 export const TERMS = [
+  ['CI', 'Confidence interval (95 %) from resampling the test images with replacement (bootstrap): where the score would likely fall on another test set of the same size.'],
+  ['Baselines', 'What the probe must beat on the same test split: always predicting the most frequent training class, a uniform random guess, and a guess with the training class frequencies.'],
   ['Support', 'The number of test images of a class. Scores of classes with few test images (fewer than 5 is flagged) change a lot with a single image.'],
   ['Confusion matrix', 'Row = true class, column = predicted class; the diagonal holds the correct predictions. Normalising over true labels shows each class\'s recall on the diagonal, over predicted labels its precision.'],
   ['Linear probe', 'A logistic-regression classifier trained on the frozen embeddings of the training split. A good representation makes the classes easy to separate with a straight boundary.'],
@@ -152,17 +164,24 @@ export function metricCi(metrics, key) {
   return { low: pair[0], high: pair[1], level };
 }
 
-/** Numeric top-level metrics the page does not know yet, as [key, label]. */
+/** The optional metrics this report has, then numeric top-level metrics the page does not know yet. */
 function extraMetrics(metrics) {
-  const known = new Set(METRICS.map(([k]) => k));
-  return Object.entries(metrics ?? {})
+  const known = new Set([...METRICS, ...OPTIONAL_METRICS].map(([k]) => k));
+  const optional = OPTIONAL_METRICS.filter(([k]) => isNum(metrics?.[k]));
+  const unknown = Object.entries(metrics ?? {})
     .filter(([k, v]) => !known.has(k) && isNum(v))
     .map(([k]) => [k, k.replaceAll('_', ' ').replace(/^./, (c) => c.toUpperCase()), 'Reported by the core; see the report JSON for its definition.']);
+  return [...optional, ...unknown];
+}
+
+/** Every metric tile of a report, as [key, label, short help, long help]: METRICS, then the extras it has. */
+export function shownMetrics(metrics) {
+  return [...METRICS, ...extraMetrics(metrics)];
 }
 
 export function renderMetrics(container, metrics) {
   container.replaceChildren(
-    ...[...METRICS, ...extraMetrics(metrics)].map(([key, label, help]) => {
+    ...shownMetrics(metrics).map(([key, label, help]) => {
       const x = metrics?.[key];
       const value = el('span', { class: 'metric-value', 'data-testid': metricTestId(key), 'data-value': String(x) }, fmt(x));
       const ci = metricCi(metrics, key);
@@ -182,7 +201,8 @@ export function renderMetricHelp(container) {
     el(
       'dl',
       { class: 'help-list' },
-      [...METRICS.map(([, label, , long]) => [label, long]), ...TERMS].map(([term, text]) => [el('dt', {}, term), el('dd', {}, text)]),
+      [...METRICS, ...OPTIONAL_METRICS].map(([key, label, , long]) => [el('dt', { 'data-metric': key }, label), el('dd', {}, long)]),
+      TERMS.map(([term, text]) => [el('dt', {}, term), el('dd', {}, text)]),
     ),
   );
 }

@@ -283,11 +283,42 @@ describe('results of the demo run', () => {
     const offline = await ctx.context.browser().newContext({ javaScriptEnabled: false, offline: true });
     try {
       const view = await offline.newPage();
+      const requests = [];
+      view.on('request', (r) => requests.push(r.url()));
       await view.setContent(text);
       const tile = view.locator('.metric[data-metric="accuracy"] .value');
       assert.equal(await tile.textContent(), report.metrics.accuracy.toFixed(4));
       assert.ok(await tile.isVisible());
-      assert.equal(await view.locator('svg.confusion-matrix .cell').count(), report.metrics.confusion_matrix.labels.length ** 2);
+      const labels = report.metrics.confusion_matrix.labels;
+      assert.equal(await view.locator('svg.confusion-matrix .cell').count(), labels.length ** 2);
+      // The new charts, drawn from the report: the same curves as the page's (its class pick
+      // for 10 classes: 4 lowest and 4 highest AP), calibration bins, the page's own loss curve.
+      const curves = report.metrics.curves;
+      const shownOnPage = Math.min(8, labels.length);
+      for (const [cls, attr] of [['pr-curves', 'ap'], ['roc-curves', 'auc']]) {
+        const series = await view.$$eval(`svg.${cls} path.series`, (ps, a) => ps.map((p) => [p.dataset.class, Number(p.dataset[a])]), attr);
+        assert.equal(series.length, shownOnPage, `${cls}: ${series.length} curves`);
+        for (const [label, v] of series) {
+          const c = curves.per_class.find((q) => q.label === label);
+          const expected = attr === 'ap' ? c.average_precision : null;
+          assert.ok(Number.isFinite(v) && v > 0.5 && v <= 1 + 1e-12, `${cls} ${label}: ${v}`);
+          if (expected !== null) assert.ok(Math.abs(v - expected) < 1e-3, `${cls} ${label}: AP ${v} vs the CLI's ${expected}`);
+        }
+      }
+      assert.equal(await view.locator('svg.calibration circle.bin').count(), curves.calibration.prob_true.length);
+      assert.equal(await view.locator('svg.loss-curve path.series').count(), 1, 'the logistic-regression probe has a loss curve');
+      assert.equal(
+        await view.locator('svg.loss-curve path.series').getAttribute('data-steps'),
+        await page.locator('[data-testid="loss-chart"] path.series').getAttribute('data-steps'),
+      );
+      assert.equal(await view.locator('svg.learning-curve').count(), 0, 'no few-shot curve for a hold-out run');
+      // The embedding map the page drew (it needs the embeddings, which the report does not carry).
+      assert.equal(await view.locator('svg.embedding-scatter circle.point').count(), report.predictions.test_index.length);
+      for (const cls of ['pr-curves', 'roc-curves', 'calibration', 'loss-curve', 'embedding-scatter']) {
+        assert.ok(await view.locator(`svg.${cls}`).isVisible(), `${cls} is rendered without scripts`);
+      }
+      assert.equal(await view.locator('svg [tabindex]').count(), 0, 'nothing in the static charts takes focus');
+      assert.deepEqual(requests.filter((u) => !u.startsWith('about:') && !u.startsWith('data:')), [], 'the file makes no requests');
     } finally {
       await offline.close();
     }
@@ -303,10 +334,27 @@ describe('results of the demo run', () => {
     assert.ok(link.startsWith(`${server.url}#report=`), link.slice(0, 80));
     assert.ok(link.length - server.url.length <= 32_001);
     assert.equal(await page.getByTestId('share-note').isVisible(), false, 'nothing was dropped');
+    assert.ok(!link.includes('&dropped='), 'the link keeps curves and predictions');
 
     const other = await openPage(link.slice(server.url.length), { wait: ['results'] });
     try {
       assert.deepEqual(await viewSnapshot(other.page), before);
+      // The curves came with the link: the same PR/ROC/calibration charts as on this page
+      // (the link may round curve points to 6 significant digits; the legends show 3).
+      await other.page.getByTestId('curve-classes').selectOption('all');
+      await page.getByTestId('curve-classes').selectOption('all');
+      assert.ok(await other.page.getByTestId('curves').isVisible(), 'the curves block is shown from the link');
+      const legends = async (p) => p.$$eval('[data-testid="curves"] .legend text', (ts) => ts.map((t) => t.textContent));
+      assert.deepEqual(await legends(other.page), await legends(page));
+      const series = await other.page.$$eval('[data-testid="roc-curves"] path.series', (ps) => ps.map((p) => Number(p.dataset.auc)));
+      assert.equal(series.length, report.metrics.confusion_matrix.labels.length);
+      const mean = series.reduce((a, b) => a + b, 0) / series.length;
+      assert.ok(Math.abs(mean - report.metrics.roc_auc_ovr_macro) < 1e-3, `mean AUC from the link ${mean}`);
+      assert.equal(
+        await other.page.locator('[data-testid="calibration-chart"] circle.bin').count(),
+        report.metrics.curves.calibration.prob_true.length,
+      );
+      assert.doesNotMatch(await other.page.getByTestId('report-source').textContent(), /left out/);
       await assertMatchesReport(other.page, JSON.parse(readFileSync(path.join(REPORTS_DIR, 'demo-report.json'), 'utf8')));
       assert.match(await other.page.getByTestId('report-source').textContent(), /share link/);
       assert.ok(other.requests.every((u) => !u.includes('report=')), 'the report never goes into a request');
@@ -384,6 +432,51 @@ describe('report files', () => {
     }
   });
 
+  test('a report whose curves do not fit a link: the link drops the curves first, keeps the predictions, and both pages say so', { timeout: TEST_TIMEOUT }, async () => {
+    const report = readReport('demo-report.json');
+    // Curve points that do not compress (seeded noise), far beyond 32,000 characters even at
+    // 6 significant digits; the rest of the demo report fits.
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const noisy = (n) => Array.from({ length: n }, rand).sort((a, b) => b - a);
+    const curves = {
+      ...report.metrics.curves,
+      per_class: report.metrics.curves.per_class.map((c) => ({ ...c, pr: { precision: noisy(800), recall: noisy(800), thresholds: noisy(799) } })),
+    };
+    const big = { ...report, metrics: { ...report.metrics, curves } };
+    const { context, page, problems } = await openPage();
+    try {
+      await page.getByTestId('report-input').setInputFiles({ name: 'big-curves.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(big)) });
+      await waitForState(page, ['results']);
+      assert.ok(await page.getByTestId('curves').isVisible());
+      await page.getByTestId('share-link').click();
+      await page.getByTestId('share-note').waitFor({ state: 'visible' });
+      const note = await page.getByTestId('share-note').textContent();
+      assert.match(note, /the PR, ROC and calibration curve points were left out/);
+      assert.doesNotMatch(note, /predictions/);
+      assert.equal(await page.getByTestId('share-note').getAttribute('data-dropped'), 'curves');
+      const link = await page.getByTestId('share-url').inputValue();
+      assert.ok(link.length - `${server.url}#`.length <= 32_000, `fragment is ${link.length} characters`);
+      assert.ok(link.endsWith('&dropped=curves'), link.slice(-40));
+
+      const other = await openPage(link.slice(server.url.length), { wait: ['results'] });
+      try {
+        assert.deepEqual(await readMatrix(other.page), report.metrics.confusion_matrix.matrix);
+        assert.equal(await other.page.getByTestId('curves').isVisible(), false, 'no curves in the link');
+        assert.match(await other.page.getByTestId('report-source').textContent(), /curve points were left out: it shows no PR, ROC or calibration charts/);
+        // The predictions came with the link: the gallery lists the cell's samples.
+        await other.page.locator('[data-testid="confusion-matrix"] .cell[data-row="2"][data-col="2"]').click();
+        assert.deepEqual(await gallerySamples(other.page), cellSamples(report, 2, 2));
+        assert.deepEqual(other.problems, []);
+      } finally {
+        await other.context.close();
+      }
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
   test('a 100-class report: scrollable matrix, link without predictions, gallery says why it is empty', { timeout: TEST_TIMEOUT }, async () => {
     const big = syntheticReport(100, 60);
     const { context, page, problems } = await openPage();
@@ -397,12 +490,15 @@ describe('report files', () => {
 
       await page.getByTestId('share-link').click();
       await page.getByTestId('share-note').waitFor({ state: 'visible' });
-      assert.match(await page.getByTestId('share-note').textContent(), /predictions were left out/);
+      assert.match(await page.getByTestId('share-note').textContent(), /curve points and the per-sample predictions were left out/);
+      assert.equal(await page.getByTestId('share-note').getAttribute('data-dropped'), 'curves,predictions');
       const link = await page.getByTestId('share-url').inputValue();
       assert.ok(link.length - `${server.url}#`.length <= 32_000, `fragment is ${link.length} characters`);
 
       const other = await openPage(link.slice(server.url.length), { wait: ['results'] });
       try {
+        assert.match(await other.page.getByTestId('report-source').textContent(), /per-sample predictions were left out/);
+        assert.equal(await other.page.getByTestId('curves').isVisible(), false, 'no curves came with the link');
         assert.deepEqual(await readMatrix(other.page), big.metrics.confusion_matrix.matrix);
         await other.page.locator('[data-testid="confusion-matrix"] .cell[data-row="0"][data-col="0"]').click();
         assert.match(await other.page.getByTestId('gallery-note').textContent(), /gallery is unavailable/);
