@@ -5,6 +5,7 @@
 #![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use crate::data::Dataset;
+use crate::embfile;
 use crate::encoder::Encoder;
 use crate::npy;
 use crate::preprocess::{ImageSpec, Layout};
@@ -15,13 +16,14 @@ use crate::textdata::{TextColumns, TextDataset, TextFormat};
 pub type Target = fn(&[u8]);
 
 /// Every fuzz target by name (the name of its harness in `fuzz/fuzz_targets/`).
-pub const TARGETS: [(&str, Target); 6] = [
+pub const TARGETS: [(&str, Target); 7] = [
     ("onnx_load", onnx_load),
     ("npy_read", npy_read),
     ("zip_dataset", zip_dataset),
     ("image_preprocess", image_preprocess),
     ("report_json", report_json),
     ("text_data", text_data),
+    ("embeddings_file", embeddings_file),
 ];
 
 /// ONNX bytes as a user's model file: `Encoder::load`.
@@ -107,4 +109,35 @@ pub fn text_data(data: &[u8]) {
     if let Ok(d) = loaded {
         let _ = (d.counts(), d.info());
     }
+}
+
+/// Bytes as a user's precomputed embeddings: `embfile::read`. The first byte picks the
+/// file kind (bits 0-1: `.npz`, `.csv`, `.npy` with a labels file, `.npz` with a labels
+/// file) and, with a labels file, bit 2 whether it is text or a 1-D `.npy`. With a
+/// labels file the second byte is the length of the labels (up to 255 bytes, cut at
+/// the end of the input), which follow; the rest is the embeddings file.
+pub fn embeddings_file(data: &[u8]) {
+    let Some((&sel, rest)) = data.split_first() else {
+        return;
+    };
+    let (name, with_labels) = match sel & 3 {
+        0 => ("fuzz.npz", false),
+        1 => ("fuzz.csv", false),
+        2 => ("fuzz.npy", true),
+        _ => ("fuzz.npz", true),
+    };
+    if !with_labels {
+        let _ = embfile::read(rest, name, None);
+        return;
+    }
+    let Some((&len, rest)) = rest.split_first() else {
+        return;
+    };
+    let (labels, file) = rest.split_at(usize::from(len).min(rest.len()));
+    let labels_name = if sel & 4 != 0 {
+        "labels.npy"
+    } else {
+        "labels.txt"
+    };
+    let _ = embfile::read(file, name, Some((labels, labels_name)));
 }

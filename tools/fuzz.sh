@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECONDS_EACH="${FUZZ_SECONDS:-60}"
-TARGETS="${FUZZ_TARGETS:-onnx_load npy_read zip_dataset image_preprocess report_json text_data}"
+TARGETS="${FUZZ_TARGETS:-onnx_load npy_read zip_dataset image_preprocess report_json text_data embeddings_file}"
 export RUSTC_BOOTSTRAP=1
 FLAGS=(-s none -a)
 
@@ -45,6 +45,24 @@ for f in target/e2e/*.json tests/fixtures/probe/digits_logreg.json; do [ -f "$f"
 # text_data: 000 = CSV, 001 = JSONL, 002 = by name and content.
 for f in assets/text-demo/*.csv tests/fixtures/bad/*.csv; do head -c 4096 "$f" >"$images/$(basename "$f")"; seed text_data "$images/$(basename "$f")" 000; done
 printf '\001{"text": "hi", "label": "a"}\n{"text": "yo", "label": 2}\n' >"fuzz/corpus/text_data/seed-jsonl"
+# embeddings_file: 000 = .npz, 001 = .csv; with a labels file (second byte its length, then
+# the labels): 002 = .npy + text labels, 006 = .npy + .npy labels, 003 = .npz + text labels.
+for f in tests/fixtures/embeddings/*.npz tests/fixtures/bad/emb_*.npz; do seed embeddings_file "$f" 000; done
+for f in tests/fixtures/embeddings/iris_test.csv tests/fixtures/bad/emb_*.csv; do seed embeddings_file "$f" 001; done
+python3 - fuzz/corpus/embeddings_file <<'PY'
+import io, sys
+import numpy as np
+x = np.load("tests/fixtures/embeddings/iris_X.npy")[:6]
+words = "setosa setosa versicolor virginica versicolor setosa".split()
+def npy(a):
+    b = io.BytesIO()
+    np.save(b, a)
+    return b.getvalue()
+for sel, labels in ((2, "\n".join(words).encode()), (6, npy(np.array([0, 0, 1, 2, 1, 0]))), (3, b"a\nb\n")):
+    body = npy(x) if sel != 3 else open("tests/fixtures/bad/emb_no_y.npz", "rb").read()
+    if len(labels) < 256:
+        open(f"{sys.argv[1]}/seed-labels-{sel}", "wb").write(bytes([sel, len(labels)]) + labels + body)
+PY
 
 cargo fuzz build "${FLAGS[@]}"
 failed=()
