@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ROOT, TEST_TIMEOUT, openPage, useBrowser } from './helpers.mjs';
+import { ROOT, TEST_TIMEOUT, openPage, readReport, useBrowser } from './helpers.mjs';
 
 useBrowser();
 
@@ -156,6 +156,141 @@ test('curve charts: ROC AUCs are scikit-learn’s, class picks, few-shot points,
     assert.deepEqual(out.colors.slice(0, 2), ['#0072B2', '#000000'], 'Okabe–Ito up to 8 series');
     assert.deepEqual(out.colors.slice(2), ['rgb(68, 1, 84)', 'rgb(253, 231, 37)'], 'viridis beyond 8');
     assert.equal(out.loss, '3');
+  } finally {
+    await context.close();
+  }
+});
+
+const HOSTILE = 'fish <img src=x onerror=alert(1)> & "co"';
+
+/**
+ * The CLI's tiny report (make e2e-reports) with a class label full of markup, a nearest-centroid
+ * probe (no loss curve) and the few-shot points the CLI's `eval --protocol few-shot --seed 0`
+ * wrote for the demo (shots 1-16, 10 seeds each).
+ */
+function reportWithFewShot() {
+  const r = readReport('tiny-report.json');
+  const rename = (l) => (l === 'fish' ? HOSTILE : l);
+  const m = r.metrics;
+  return {
+    ...r,
+    probe: { kind: 'nearest_centroid' },
+    protocol: {
+      ...r.protocol,
+      name: 'few_shot',
+      few_shot: [
+        { shots: 1, mean: 0.6930000000000001, std: 0.05975784467331463, seeds: 10 },
+        { shots: 2, mean: 0.835, std: 0.0277488738510232, seeds: 10 },
+        { shots: 4, mean: 0.8924999999999998, std: 0.02581181899828064, seeds: 10 },
+        { shots: 8, mean: 0.9265000000000001, std: 0.016889345754054524, seeds: 10 },
+        { shots: 16, mean: 0.937, std: 0.011445523142259556, seeds: 10 },
+      ],
+    },
+    metrics: {
+      ...m,
+      per_class: Object.fromEntries(Object.entries(m.per_class).map(([k, v]) => [rename(k), v])),
+      confusion_matrix: { ...m.confusion_matrix, labels: m.confusion_matrix.labels.map(rename) },
+      curves: { ...m.curves, per_class: m.curves.per_class.map((c) => ({ ...c, label: rename(c.label) })) },
+    },
+  };
+}
+
+test('HTML report from reportCharts: few-shot curve when the protocol has one, hostile labels as text, no curve section without curves; renders with scripts off', { timeout: TEST_TIMEOUT }, async () => {
+  const { context, page } = await openPage('', { wait: null });
+  const base = reportWithFewShot();
+  try {
+    const html = await page.evaluate(async ([report]) => {
+      const h = await import('/www/htmlreport.js');
+      const withCurves = h.htmlReport(report, { charts: h.reportCharts(report), generated: 'test' });
+      const { curves, ...metrics } = report.metrics;
+      const plain = { ...report, metrics, protocol: { name: 'holdout', seed: 0 }, probe: { kind: 'knn_vote', k: 3 } };
+      return { withCurves, plain: h.htmlReport(plain, { charts: h.reportCharts(plain), generated: 'test' }) };
+    }, [base]);
+    const offline = await context.browser().newContext({ javaScriptEnabled: false, offline: true });
+    try {
+      const view = await offline.newPage();
+      await view.setContent(html.withCurves);
+      // The few-shot points of the report's protocol, one dot each, mean ± std as in the report.
+      const dots = await view.$$eval('svg.learning-curve circle.point', (cs) => cs.map((c) => [Number(c.dataset.shots), Number(c.dataset.mean), Number(c.dataset.std)]));
+      assert.deepEqual(dots, base.protocol.few_shot.map((p) => [p.shots, p.mean, p.std]));
+      assert.equal(await view.locator('svg.pr-curves path.series').count(), base.metrics.curves.per_class.length);
+      assert.equal(await view.locator('svg.roc-curves path.series').count(), base.metrics.curves.per_class.filter((c) => c.roc).length);
+      assert.equal(await view.locator('svg.calibration').count(), 1);
+      assert.equal(await view.locator('svg.loss-curve').count(), 0, 'no loss curve: the probe has no loss values');
+      assert.equal(await view.locator('svg.embedding-scatter').count(), 0, 'no map without the page’s embeddings');
+      // A class label with markup stays text, in the charts' legends and everywhere else.
+      const hostile = base.metrics.confusion_matrix.labels.find((l) => l.includes('<'));
+      assert.ok(hostile);
+      assert.equal(await view.locator('img, script, iframe').count(), 0);
+      assert.ok((await view.locator('svg.pr-curves .legend text').allTextContents()).some((t) => t.startsWith(hostile.slice(0, 10))));
+      assert.ok(await view.locator('svg.learning-curve').isVisible());
+
+      await view.setContent(html.plain);
+      assert.equal(await view.locator('h2', { hasText: 'Curves' }).count(), 0);
+      assert.equal(await view.locator('svg.learning-curve, svg.pr-curves, svg.roc-curves, svg.calibration').count(), 0);
+      assert.equal(await view.locator('svg.confusion-matrix').count(), 1);
+    } finally {
+      await offline.close();
+    }
+  } finally {
+    await context.close();
+  }
+});
+
+test('share fragments degrade in steps: exact, curves rounded to 6 digits, without curves, without predictions; links name what they left out', { timeout: TEST_TIMEOUT }, async () => {
+  const { context, page } = await openPage('', { wait: null });
+  const base = reportWithFewShot();
+  try {
+    const out = await page.evaluate(async ([report]) => {
+      const s = await import('/www/share.js');
+      let seed = 3;
+      const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      const noise = (n) => Array.from({ length: n }, rand);
+      // Noise curve points (they do not compress): 5,000 of them fit a link only at 6 digits; 36,000 not at all.
+      const mid = { ...report, metrics: { ...report.metrics, curves: { ...report.metrics.curves, per_class: report.metrics.curves.per_class.map((c) => ({ ...c, pr: { precision: noise(560), recall: noise(560), thresholds: noise(559) } })) } } };
+      const huge = { ...mid, metrics: { ...mid.metrics, curves: { ...mid.metrics.curves, per_class: mid.metrics.curves.per_class.map((c) => ({ ...c, pr: { precision: noise(4000), recall: noise(4000), thresholds: noise(3999) } })) } } };
+      const n = 40_000;
+      const hugePredictions = { ...huge, predictions: { test_index: noise(n).map((x) => Math.floor(x * 1e9)), y_true: noise(n).map((x) => Math.floor(x * 3)), y_pred: noise(n).map((x) => Math.floor(x * 3)), confidence: noise(n) } };
+      const result = {};
+      for (const [name, r] of Object.entries({ small: report, mid, huge, hugePredictions })) {
+        const f = await s.reportFragment(r);
+        const back = f.fragment ? JSON.parse(await s.reportFromHash(`#${f.fragment}`)) : null;
+        result[name] = {
+          length: f.fragment?.length ?? null,
+          dropped: f.dropped,
+          rounded: f.rounded,
+          fromHash: f.fragment ? s.droppedFromHash(`#${f.fragment}`) : null,
+          text: s.droppedText(f.dropped),
+          exact: back ? JSON.stringify(back) === JSON.stringify(r) : null,
+          curvesBack: back?.metrics?.curves ?? null,
+          curvesIn: r.metrics.curves,
+          predictionsBack: back?.predictions?.test_index?.length ?? null,
+        };
+      }
+      result.oldLink = s.droppedFromHash('#report=abc');
+      result.unknown = s.droppedFromHash('#report=abc&dropped=curves,bogus');
+      return result;
+    }, [base]);
+    const limit = 32_000;
+    assert.deepEqual([out.small.dropped, out.small.rounded, out.small.exact, out.small.fromHash], [[], false, true, []]);
+    assert.equal(out.small.text, '');
+    assert.deepEqual([out.mid.dropped, out.mid.rounded, out.mid.exact], [[], true, false]);
+    assert.ok(out.mid.length <= limit);
+    // Rounded to 6 significant digits: every point within 5e-6 relative of the exact one.
+    out.mid.curvesIn.per_class.forEach((c, i) => {
+      c.pr.precision.forEach((v, j) => {
+        const w = out.mid.curvesBack.per_class[i].pr.precision[j];
+        assert.ok(Math.abs(w - v) <= 5e-6 * Math.abs(v), `${v} -> ${w}`);
+      });
+    });
+    assert.deepEqual([out.huge.dropped, out.huge.curvesBack, out.huge.fromHash], [['curves'], null, ['curves']]);
+    assert.equal(out.huge.predictionsBack, base.predictions.test_index.length);
+    assert.match(out.huge.text, /^To fit the link, the PR, ROC and calibration curve points were left out: it shows no PR, ROC or calibration charts\./);
+    assert.deepEqual([out.hugePredictions.dropped, out.hugePredictions.predictionsBack, out.hugePredictions.fromHash], [['curves', 'predictions'], 0, ['curves', 'predictions']]);
+    assert.match(out.hugePredictions.text, /curve points and the per-sample predictions were left out: it shows no PR, ROC or calibration charts and no sample gallery and no embedding map/);
+    for (const k of ['small', 'mid', 'huge', 'hugePredictions']) assert.ok(out[k].length <= limit, `${k}: ${out[k].length}`);
+    assert.deepEqual(out.oldLink, [], 'links made before `&dropped=` still open');
+    assert.deepEqual(out.unknown, ['curves']);
   } finally {
     await context.close();
   }

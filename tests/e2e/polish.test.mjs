@@ -4,7 +4,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { RUN_TIMEOUT, TEST_TIMEOUT, browser, readReport, server, useBrowser, waitForState } from './helpers.mjs';
+import path from 'node:path';
+import { ROOT, RUN_TIMEOUT, TEST_TIMEOUT, browser, readReport, server, useBrowser, waitForState } from './helpers.mjs';
 
 useBrowser();
 
@@ -258,6 +259,30 @@ describe('keyboard only', () => {
       assert.deepEqual(problems, []);
     } finally {
       await context.close();
+    }
+  });
+});
+
+describe('README', () => {
+  test('the page links in the README’s results section work as written (on this test server instead of port 8000)', { timeout: TEST_TIMEOUT }, async () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const section = readme.split('\n## Results on the page\n')[1]?.split('\n## ')[0];
+    assert.ok(section, 'the README has a "Results on the page" section');
+    const links = [...section.matchAll(/http:\/\/127\.0\.0\.1:8000(\/\S*)/g)].map((m) => m[1]);
+    assert.deepEqual(links, ['/?model=assets/demo/encoder.onnx&data=assets/demo/digits.zip&preset=knn-vote&run=1']);
+    const knnVote = readReport('demo-knn-vote-report.json');
+    for (const link of links) {
+      const context = await browser.newContext();
+      try {
+        const page = await context.newPage();
+        await page.goto(server.url + link.slice(1));
+        await waitForState(page, ['results']);
+        assert.match(await page.getByTestId('fetch-note').textContent(), /fetches the model from .*encoder\.onnx and the images from .*digits\.zip; the probe is set to k-NN vote/);
+        // The CLI's `eval --probe knn-vote` on the same files (make e2e-reports).
+        assert.equal(await page.getByTestId('metric-accuracy').getAttribute('data-value'), String(knnVote.metrics.accuracy));
+      } finally {
+        await context.close();
+      }
     }
   });
 });
