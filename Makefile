@@ -58,6 +58,7 @@ e2e-reports: cli
 	$(CLI) eval --model assets/demo/encoder.onnx --data assets/demo/digits.zip --seed 0 --probe knn-vote --out target/e2e/demo-knn-vote-report.json
 	$(CLI) eval --model assets/demo/encoder.onnx --data assets/demo/digits.zip --seed 0 --probe centroid --out target/e2e/demo-centroid-report.json
 	$(CLI) eval --model assets/demo/encoder.onnx --data assets/demo/digits.zip --seed 0 --protocol kfold --out target/e2e/demo-kfold-report.json
+	$(CLI) eval --model assets/demo/encoder.onnx --data assets/demo/digits.zip --seed 0 --head tests/fixtures/head/digits_head_proba.onnx --out target/e2e/demo-head-report.json
 	$(CLI) probe --data tests/fixtures/embeddings/iris.npz --seed 5 --ci-resamples 1000 --out target/e2e/iris-embeddings-report.json
 
 test-e2e: setup-browser build e2e-reports

@@ -129,7 +129,7 @@ fn dim_json(d: &DimFact) -> serde_json::Value {
 
 /// The shape a graph output declares: numbers, symbol names, or `"?"`; empty when the
 /// output declares no shape.
-fn declared_shape(v: &tract_onnx::pb::ValueInfoProto) -> Vec<serde_json::Value> {
+pub(crate) fn declared_shape(v: &tract_onnx::pb::ValueInfoProto) -> Vec<serde_json::Value> {
     use tract_onnx::pb::tensor_shape_proto::dimension::Value as Dim;
     use tract_onnx::pb::type_proto::Value as Type;
     let Some(Type::TensorType(t)) = v.r#type.as_ref().and_then(|t| t.value.as_ref()) else {
@@ -232,7 +232,9 @@ fn spec_from_dims(dims: &[Option<usize>], input: &str, shape: &str) -> Result<Im
 
 /// tract indexes its name table with each graph output (and panics, which traps the wasm
 /// module, on a name that nothing defines): check every graph, subgraphs included, first.
-fn check_outputs_defined(graph: &tract_onnx::pb::GraphProto) -> std::result::Result<(), String> {
+pub(crate) fn check_outputs_defined(
+    graph: &tract_onnx::pb::GraphProto,
+) -> std::result::Result<(), String> {
     let mut defined: std::collections::HashSet<&str> = graph
         .input
         .iter()

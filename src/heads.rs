@@ -4,9 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::centroid;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::knn;
 use crate::mlp::{self, MlpConfig};
+use crate::onnx_head::OnnxHead;
 use crate::probe::{self, Features, LogRegConfig};
 use crate::report::ProbeInfo;
 
@@ -43,6 +44,8 @@ pub enum ProbeSpec {
         #[serde(flatten)]
         config: MlpConfig,
     },
+    /// An uploaded ONNX head ([`OnnxHead`]), not trained: scored with [`head_predict`].
+    OnnxHead,
 }
 
 fn default_c() -> f64 {
@@ -97,6 +100,7 @@ impl ProbeSpec {
             ProbeSpec::KnnVote { .. } => "knn_vote",
             ProbeSpec::NearestCentroid => "nearest_centroid",
             ProbeSpec::Mlp { .. } => "mlp",
+            ProbeSpec::OnnxHead => "onnx_head",
         }
     }
 }
@@ -175,6 +179,30 @@ pub fn fit_predict(
             info.loss_per_epoch = Some(model.loss_per_epoch);
             (probe::argmax_rows(&proba, n_classes), proba)
         }
+        ProbeSpec::OnnxHead => {
+            return Err(Error::NotReady(
+                "an ONNX head is not trained, so it is scored on the hold-out split only (no k-fold, few-shot or preset)",
+            ))
+        }
     };
     Ok(Fitted { pred, proba, info })
+}
+
+/// The test predictions of an uploaded head, described like a probe's.
+pub fn head_predict(head: &OnnxHead, test: Features<'_>, n_classes: usize) -> Result<Fitted> {
+    let scores = head.predict(test, n_classes)?;
+    let info = ProbeInfo {
+        kind: ProbeSpec::OnnxHead.kind().into(),
+        head: Some(head.info().clone()),
+        scores: Some(match scores.output {
+            "probabilities" => "the head's outputs, which are probabilities".into(),
+            _ => "softmax of the head's outputs (logits)".into(),
+        }),
+        ..Default::default()
+    };
+    Ok(Fitted {
+        pred: probe::argmax_rows(&scores.proba, n_classes),
+        proba: scores.proba,
+        info,
+    })
 }

@@ -19,6 +19,7 @@ pub mod knn;
 pub mod metrics;
 pub mod mlp;
 pub mod npy;
+pub mod onnx_head;
 pub mod pca;
 pub mod preprocess;
 pub mod probe;

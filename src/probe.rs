@@ -441,13 +441,18 @@ impl LogReg {
             for (c, v) in row.iter_mut().enumerate() {
                 *v = self.intercept[c] + dot_f32(&self.coef[c * self.dim..(c + 1) * self.dim], xi);
             }
-            let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            row.iter_mut().for_each(|v| *v = (*v - max).exp());
-            let sum: f64 = row.iter().sum();
-            row.iter_mut().for_each(|v| *v /= sum);
+            softmax(row);
         }
         Ok(out)
     }
+}
+
+/// Replaces class scores (logits) by their softmax, in place (max subtracted first).
+pub fn softmax(row: &mut [f64]) {
+    let max = row.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    row.iter_mut().for_each(|v| *v = (*v - max).exp());
+    let sum: f64 = row.iter().sum();
+    row.iter_mut().for_each(|v| *v /= sum);
 }
 
 /// Index of the largest value of each row (first one on ties, as numpy's argmax).

@@ -6,6 +6,7 @@ use crate::data::DataInfo;
 use crate::encoder::ModelInfo;
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
+use crate::onnx_head::HeadInfo;
 use crate::preprocess::Preprocessing;
 use crate::protocol::{CSearch, FewShotPoint, ProtocolSpec, RunScore};
 use crate::stats::MeanStd;
@@ -118,6 +119,9 @@ pub struct ProbeInfo {
     /// scikit-learn's objective after each L-BFGS iteration (logistic regression).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss_per_iteration: Option<Vec<f64>>,
+    /// The uploaded ONNX head (`onnx_head`): its file name, SHA-256 and declared shapes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<HeadInfo>,
     /// What the class scores behind the probability metrics are, when they are not a
     /// fitted model's probabilities.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -10,6 +10,7 @@ use crate::encoder::{self, Encoder, Fidelity, ModelInfo, ModelOptions, Pooling};
 use crate::error::{Error, Result};
 use crate::heads::{self, ProbeSpec};
 use crate::metrics::{self, Proba};
+use crate::onnx_head::{HeadInfo, OnnxHead};
 use crate::preprocess::{Layout, Preprocessing};
 use crate::probe::{Features, LogRegConfig};
 use crate::protocol::{Labelled, ProtocolSpec, SENTEVAL_SEED};
@@ -85,6 +86,8 @@ impl EvalConfig {
     }
 }
 
+const NO_HEAD: &str = "load an ONNX head (embeddings [N, D] to class scores [N, K]) first";
+
 /// Loaded model, data and embeddings. A failed load keeps what was loaded before.
 #[derive(Default)]
 pub struct Session {
@@ -95,6 +98,8 @@ pub struct Session {
     embeddings: Vec<f32>,
     embedded: usize,
     report: Option<Report>,
+    /// An uploaded ONNX head, used when the probe is `onnx_head`.
+    head: Option<OnnxHead>,
 }
 
 impl Session {
@@ -419,7 +424,11 @@ impl Session {
                 let (x_train, x_test) = (gather(&split.train), gather(&split.test));
                 let train = Features::new(&x_train, dim, "training embeddings")?;
                 let test = Features::new(&x_test, dim, "test embeddings")?;
-                let fitted = heads::fit_predict(&probe, train, &y_train, test, k, on_iter)?;
+                let fitted = match (&probe, &self.head) {
+                    (ProbeSpec::OnnxHead, Some(head)) => heads::head_predict(head, test, k)?,
+                    (ProbeSpec::OnnxHead, None) => return Err(Error::NotReady(NO_HEAD)),
+                    _ => heads::fit_predict(&probe, train, &y_train, test, k, on_iter)?,
+                };
                 (split.train, split.test, fitted)
             }
         };
@@ -477,6 +486,15 @@ impl Session {
             baselines: Some(baselines),
         };
         Ok(self.report.insert(report))
+    }
+
+    /// Loads an ONNX head for the `onnx_head` probe; on error the previous head stays.
+    /// Its dimensions are checked against the embeddings and classes when it is used.
+    pub fn load_head(&mut self, bytes: &[u8], name: &str) -> Result<HeadInfo> {
+        let head = OnnxHead::load(bytes, name)?;
+        let info = head.info().clone();
+        self.head = Some(head);
+        Ok(info)
     }
 
     /// One loaded item: its path in the data set and its encoded image bytes.

@@ -78,6 +78,12 @@ impl Session {
         to_js(&self.inner.fidelity(bytes, name).map_err(js_err)?)
     }
 
+    /// Loads an ONNX head (embeddings `[N, D]` to class scores `[N, K]`) for the probe
+    /// `{kind: "onnx_head"}`; returns its `HeadInfo`. A failure keeps the previous head.
+    pub fn load_head(&mut self, bytes: &[u8], name: &str) -> Result<JsValue, JsError> {
+        to_js(&self.inner.load_head(bytes, name).map_err(js_err)?)
+    }
+
     /// Loads a zip of class folders; returns its `DataInfo`. A failure keeps the previous data.
     pub fn load_data_zip(&mut self, bytes: &[u8], name: &str) -> Result<JsValue, JsError> {
         to_js(&self.inner.load_data_zip(bytes, name).map_err(js_err)?)

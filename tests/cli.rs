@@ -622,3 +622,39 @@ fn probe_protocol_flags() {
     );
     assert_eq!(rep["runs"][1]["run"], "seed 1");
 }
+
+/// `eval --head`: the uploaded head is scored on the hold-out test split (the head's own
+/// numbers against scikit-learn are checked in tests/onnx_head.rs); a head whose class
+/// count does not fit the data is refused with both counts.
+#[test]
+fn eval_scores_an_onnx_head() {
+    let head = "tests/fixtures/head/digits_head_proba.onnx";
+    let report = eval_report(&["--head", head], "head.json");
+    assert_eq!(report["probe"]["kind"], "onnx_head");
+    assert_eq!(report["probe"]["head"]["name"], "digits_head_proba.onnx");
+    assert_eq!(
+        report["probe"]["head"]["sha256"],
+        downstream::data::sha256_hex(&common::read(head))
+    );
+    assert_eq!(
+        report["probe"]["scores"],
+        "the head's outputs, which are probabilities"
+    );
+    assert_eq!(report["protocol"]["n_test"], 200);
+    let plain = eval_report(&[], "plain-for-head.json");
+    assert_eq!(
+        report["predictions"]["test_index"],
+        plain["predictions"]["test_index"]
+    );
+    let (ok, _, err) = downstream(&[
+        "eval",
+        "--model",
+        "assets/demo/encoder.onnx",
+        "--data",
+        "assets/demo/digits.zip",
+        "--head",
+        "tests/fixtures/head/k3_head.onnx",
+    ]);
+    assert!(!ok);
+    assert!(err.contains("error: the head 'k3_head.onnx' outputs 3 class scores, but the data set has 10 classes"), "{err}");
+}

@@ -48,6 +48,8 @@ const ui = {
   testFraction: $('test-fraction'),
   c: $('c'),
   probeKind: $('probe-kind'),
+  headField: $('head-field'),
+  headFile: $('head-file'),
   protocol: $('protocol'),
   run: $('run'),
   cancel: $('cancel'),
@@ -337,6 +339,10 @@ function readConfig() {
     return null;
   }
   const kind = ui.probeKind.value;
+  if (kind === 'onnx_head' && !state.head) {
+    showError('Invalid settings: the ONNX head probe needs a head file; choose one under “ONNX head (.onnx)”.');
+    return null;
+  }
   // Logistic regression takes C from its own field; the other probes use their defaults.
   const config = kind === 'logistic_regression' ? { seed, test_fraction: testFraction, c } : { seed, test_fraction: testFraction, c, probe: { kind } };
   // Protocol presets take their defaults (the CLI's `eval --protocol NAME`).
@@ -877,6 +883,31 @@ async function runEvaluate() {
 refresh();
 }
 
+/** Loads the chosen ONNX head into the engine; a bad head is refused and the previous one stays. */
+async function loadHeadFile() {
+  const file = ui.headFile.files?.[0];
+  if (!file) return;
+  let bytes;
+  try {
+    bytes = await file.arrayBuffer();
+  } catch (err) {
+    showError(`Could not read head file “${file.name}”: ${err.message}`);
+    return;
+  }
+  const result = await perform({
+    start: async () => ({ head: await engine.loadHead(bytes, file.name) }),
+    describeError: (m) => (m.includes(file.name) ? `Could not load the ONNX head: ${m}` : `Could not load the ONNX head “${file.name}”: ${m}`),
+  });
+  if (!result) {
+    ui.headFile.value = '';
+    return;
+  }
+  state.head = result.head;
+  const shape = `[N, ${result.head.input_dim ?? 'D'}] → [N, ${result.head.n_classes ?? 'K'}]`;
+  setStatus(`ONNX head ${file.name} loaded (${shape}). Press Run to score it on the test split.`);
+  refresh();
+}
+
 /** After a protocol preset, the status also gives its mean ± std and what the metrics shown are of. */
 function noteProtocol(p) {
   if (!p?.accuracy || !p.metrics_from) return;
@@ -1241,6 +1272,10 @@ window.addEventListener('hashchange', () => {
   if (state.ready) openReportFromHash();
 });
 ui.modelInput.addEventListener('change', () => loadFile(ui.modelInput, 'model'));
+ui.probeKind.addEventListener('change', () => {
+  ui.headField.hidden = ui.probeKind.value !== 'onnx_head';
+});
+ui.headFile.addEventListener('change', loadHeadFile);
 ui.dataInput.addEventListener('change', () => loadFile(ui.dataInput, 'data'));
 ui.embeddingsInput.addEventListener('change', loadEmbeddingsFiles);
 document.addEventListener('keydown', (event) => {

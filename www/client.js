@@ -2,6 +2,7 @@
 //
 // Requests:  { id, type, ... } with type
 //   loadModel {bytes, name} -> {model};  loadData {bytes, name} -> {data}
+//   loadHead {bytes, name} -> {head}: an ONNX head (embeddings [N, D] -> class scores [N, K]) for probe 'onnx_head'
 //   evaluate {config} -> {report, reportJson, evaluateMs, memoryBytes} (embeds first unless embeddings are set;
 //     progress phases 'embedding' {done, total}, 'evaluating', then 'probe' {iteration, maxIter, loss, unit}
 //     per L-BFGS iteration or MLP epoch, throttled; the fit itself cannot be cancelled by message, so the

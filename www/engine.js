@@ -42,6 +42,8 @@ export class Engine {
     /** Loaded files, kept for helpers and recovery: {bytes, name, info, gen}. */
     this.model = null;
     this.data = null;
+    /** The ONNX head for the onnx_head probe: {bytes, name, info}, or null. */
+    this.head = null;
     this.gen = 0;
     /** Whether the session worker holds embeddings of the current model and data. */
     this.embedded = false;
@@ -93,6 +95,7 @@ export class Engine {
       await this.main.ready;
       if (this.model) await this.send(this.main, 'loadModel', this.model);
       if (this.data) await this.sendData(this.main, this.data);
+      if (this.head) await this.send(this.main, 'loadHead', this.head);
       if (this.data?.precomputed) this.embedded = true;
       if (restore) await this.restoreEmbeddings();
     })();
@@ -121,6 +124,14 @@ export class Engine {
   send(client, type, file) {
     const bytes = file.bytes.slice(0);
     return client.request(type, { bytes, name: file.name, options: file.options ?? null }, { transfer: [bytes] }).promise;
+  }
+
+  /** Loads an ONNX head (embeddings to class scores) for the 'onnx_head' probe; kept for a restart. */
+  async loadHead(bytes, name) {
+    const main = await this.sessionWorker();
+    const { head } = await this.send(main, 'loadHead', { bytes, name });
+    this.head = { bytes, name, info: head };
+    return head;
   }
 
   async loadModel(bytes, name) {

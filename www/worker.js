@@ -289,6 +289,8 @@ async function handle(msg) {
       return { fidelity: plain(session.fidelity(new Uint8Array(msg.bytes), msg.name)) };
     case 'loadData':
       return { data: loadData(msg.bytes, msg.name) };
+    case 'loadHead':
+      return { head: plain(session.load_head(new Uint8Array(msg.bytes), msg.name)) };
     case 'loadEmbeddings':
       return { data: loadEmbeddings(msg.bytes, msg.name, msg.labelsBytes, msg.labelsName) };
     case 'parseReport':

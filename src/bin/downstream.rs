@@ -86,6 +86,10 @@ enum Command {
         /// repeated splits, or a few-shot curve.
         #[arg(long, value_enum, default_value_t = ProtocolName::Holdout)]
         protocol: ProtocolName,
+        /// An ONNX head (embeddings [N, D] to class logits or probabilities [N, K]) scored on
+        /// the test split instead of training a probe (overrides --probe).
+        #[arg(long, value_name = "HEAD.onnx")]
+        head: Option<PathBuf>,
         /// Folds of --protocol kfold (default 5) and senteval (default 5).
         #[arg(long)]
         folds: Option<usize>,
@@ -579,12 +583,17 @@ fn eval(
     data: &Path,
     model_args: &ModelArgs,
     fidelity_ref: Option<&Path>,
-    cfg: EvalConfig,
+    head: Option<&Path>,
+    mut cfg: EvalConfig,
     out: Option<&Path>,
 ) -> Result<()> {
     let model_options = model_args.options()?;
     let mut session = Session::new();
     let info = session.load_model_with(&read(model)?, &file_name(model), &model_options)?;
+    if let Some(h) = head {
+        session.load_head(&read(h)?, &file_name(h))?;
+        cfg.probe = Some(ProbeSpec::OnnxHead);
+    }
     for note in &info.notes {
         eprintln!("note: {note}");
     }
@@ -1001,6 +1010,7 @@ fn main() -> ExitCode {
             max_iter,
             tol,
             probe,
+            head,
             protocol,
             folds,
             repeats,
@@ -1023,6 +1033,7 @@ fn main() -> ExitCode {
                 data,
                 model_args,
                 fidelity.as_deref(),
+                head.as_deref(),
                 EvalConfig {
                     seed: *seed,
                     test_fraction: *test_fraction,

@@ -1,5 +1,6 @@
 // Browser tests of the probe phase: progress messages per L-BFGS iteration (and MLP epoch),
-// Cancel while the probe trains, and protocol presets (the page's report equals the CLI's). The fit is one synchronous wasm call, so Cancel stops
+// Cancel while the probe trains, protocol presets and an uploaded ONNX head (the page's
+// reports equal the CLI's). The fit is one synchronous wasm call, so Cancel stops
 // the session worker and starts a fresh one with the model, data and embeddings; the page
 // must end in `ready` with everything still loaded and the next Run must not embed again.
 // The test hook ?test-hooks=1 exposes the engine and the probe progress log on
@@ -9,7 +10,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { TEST_TIMEOUT, assertMatchesReport, openPage, readReport, useBrowser, waitForState } from './helpers.mjs';
+import path from 'node:path';
+import { ROOT, TEST_TIMEOUT, assertMatchesReport, errorText, openPage, readReport, useBrowser, waitForState } from './helpers.mjs';
 
 useBrowser();
 
@@ -126,6 +128,42 @@ describe('protocol presets', () => {
         cli.protocol.runs.map((r) => [r.run, r.n_train, r.n_test, r.accuracy, r.macro_f1]),
       );
       assert.deepEqual(report.protocol.accuracy, cli.protocol.accuracy);
+      assert.deepEqual(report.predictions.y_pred, cli.predictions.y_pred);
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe('uploaded ONNX head', () => {
+  test('the head file is scored on the test split like the CLI eval --head; a mismatched head is refused', { timeout: TEST_TIMEOUT }, async () => {
+    const cli = readReport('demo-head-report.json');
+    const { context, page, problems } = await openPage(DEMO);
+    try {
+      assert.equal(await page.getByTestId('head-file').isVisible(), false, 'hidden until the ONNX head probe is chosen');
+      await page.getByTestId('probe-kind').selectOption('onnx_head');
+      await page.getByTestId('run').click();
+      await waitForState(page, ['error']);
+      assert.match(await errorText(page), /needs a head file/);
+
+      await page.getByTestId('head-file').setInputFiles(path.join(ROOT, 'tests/fixtures/head/k3_head.onnx'));
+      // The head loads (its class count is checked against the data when it is scored).
+      await page.waitForFunction(() => /ONNX head k3_head\.onnx loaded/.test(document.querySelector('#status').textContent), null, { timeout: 30_000 });
+      await page.getByTestId('run').click();
+      await waitForState(page, ['error']);
+      assert.match(await errorText(page), /the head 'k3_head\.onnx' outputs 3 class scores, but the data set has 10 classes/);
+
+      await page.getByTestId('head-file').setInputFiles(path.join(ROOT, 'tests/fixtures/head/digits_head_proba.onnx'));
+      await page.waitForFunction(() => /ONNX head digits_head_proba\.onnx loaded/.test(document.querySelector('#status').textContent), null, { timeout: 30_000 });
+      assert.equal(await page.getByTestId('error-message').isVisible(), false);
+      await page.getByTestId('run').click();
+      await waitForState(page, ['results']);
+      await assertMatchesReport(page, cli);
+      const [dl] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-report').click()]);
+      const report = JSON.parse(readFileSync(await dl.path(), 'utf8'));
+      assert.equal(report.probe.kind, 'onnx_head');
+      assert.deepEqual(report.probe.head, cli.probe.head);
       assert.deepEqual(report.predictions.y_pred, cli.predictions.y_pred);
       assert.deepEqual(problems, []);
     } finally {
