@@ -220,22 +220,64 @@ fn fit_run_rows(
     split: &Split,
     run: String,
 ) -> Result<(RunScore, Fitted)> {
-    let (xtr, ytr) = data.subset(&split.train);
-    let (xte, yte) = data.subset(&split.test);
-    let d = data.x.dim;
-    let train = Labelled::new(
-        Features::new(&xtr, d, "training rows")?,
-        &ytr,
-        data.n_classes,
-        "train",
-    )?;
-    let test = Labelled::new(
-        Features::new(&xte, d, "test rows")?,
-        &yte,
-        data.n_classes,
-        "test",
-    )?;
+    let rows = SplitRows::of(data, split);
+    let (train, test) = rows.parts()?;
     fit_run(spec, train, test, run)
+}
+
+fn row_outside(row: usize, n: usize) -> Error {
+    Error::InvalidValue {
+        name: "fold row",
+        value: row.to_string(),
+        why: format!("outside the {n} rows"),
+    }
+}
+
+/// Checks that every row of `splits` is below `n`.
+fn check_splits(splits: &[Split], n: usize) -> Result<()> {
+    match splits
+        .iter()
+        .flat_map(|s| s.train.iter().chain(&s.test))
+        .find(|&&r| r >= n)
+    {
+        Some(&r) => Err(row_outside(r, n)),
+        None => Ok(()),
+    }
+}
+
+/// Copies of the training and test rows of a split.
+struct SplitRows {
+    dim: usize,
+    n_classes: usize,
+    train: (Vec<f32>, Vec<usize>),
+    test: (Vec<f32>, Vec<usize>),
+}
+
+impl SplitRows {
+    fn of(data: Labelled<'_>, split: &Split) -> Self {
+        SplitRows {
+            dim: data.x.dim,
+            n_classes: data.n_classes,
+            train: data.subset(&split.train),
+            test: data.subset(&split.test),
+        }
+    }
+
+    /// The training and test parts as labelled features.
+    fn parts(&self) -> Result<(Labelled<'_>, Labelled<'_>)> {
+        Ok((
+            self.part(&self.train, ["training rows", "train"])?,
+            self.part(&self.test, ["test rows", "test"])?,
+        ))
+    }
+
+    fn part<'a>(
+        &self,
+        (x, y): &'a (Vec<f32>, Vec<usize>),
+        [rows, name]: [&str; 2],
+    ) -> Result<Labelled<'a>> {
+        Labelled::new(Features::new(x, self.dim, rows)?, y, self.n_classes, name)
+    }
 }
 
 /// Every row's prediction from the fold that held it out, in row order: `splits` are
@@ -246,10 +288,22 @@ fn out_of_fold(n: usize, k: usize, splits: &[Split], fits: Vec<Fitted>) -> Resul
     let mut seen = vec![false; n];
     let mut info = None;
     for (split, fit) in splits.iter().zip(fits) {
-        for (j, &r) in split.test.iter().enumerate() {
-            pred[r] = fit.pred[j];
-            proba[r * k..(r + 1) * k].copy_from_slice(&fit.proba[j * k..(j + 1) * k]);
-            seen[r] = true;
+        for ((&r, &p), row) in split
+            .test
+            .iter()
+            .zip(&fit.pred)
+            .zip(fit.proba.chunks_exact(k.max(1)))
+        {
+            let (Some(slot), Some(dst), Some(s)) = (
+                pred.get_mut(r),
+                proba.get_mut(r * k..(r + 1) * k),
+                seen.get_mut(r),
+            ) else {
+                return Err(row_outside(r, n));
+            };
+            *slot = p;
+            dst.copy_from_slice(row);
+            *s = true;
         }
         info = Some(fit.info);
     }
@@ -820,6 +874,7 @@ pub fn senteval_with_splits(
             tol: lr.tol,
         })
     };
+    check_splits(outer, data.x.rows())?;
     let (mut runs, mut searches, mut fits) = (Vec::new(), Vec::new(), Vec::new());
     for (f, split) in outer.iter().enumerate() {
         let (xtr, ytr) = data.subset(&split.train);
@@ -830,6 +885,7 @@ pub fn senteval_with_splits(
             "outer train",
         )?;
         let inner_splits = inner(f, &ytr)?;
+        check_splits(&inner_splits, ytr.len())?;
         if inner_splits.is_empty() {
             return Err(Error::InvalidParameter {
                 name: "inner folds",
@@ -1000,21 +1056,8 @@ impl ProtocolSpec {
         test_fraction: f64,
         seed: u64,
     ) -> Result<Option<ProtocolRun>> {
-        let d = data.x.dim;
-        let (xtr, ytr) = data.subset(&split.train);
-        let (xte, yte) = data.subset(&split.test);
-        let train = Labelled::new(
-            Features::new(&xtr, d, "training rows")?,
-            &ytr,
-            data.n_classes,
-            "train",
-        )?;
-        let test = Labelled::new(
-            Features::new(&xte, d, "test rows")?,
-            &yte,
-            data.n_classes,
-            "test",
-        )?;
+        let rows = SplitRows::of(data, split);
+        let (train, test) = rows.parts()?;
         let all_rows: Vec<usize> = (0..data.x.rows()).collect();
         let mut few_shot_points = Vec::new();
         let mut detail_of = None;
@@ -1210,6 +1253,13 @@ mod tests {
         assert_eq!(r.detail.unwrap().pred.len(), 30);
         assert!(!r.deviations.is_empty());
         assert!(senteval(data, 1, 0).is_err());
+        let bad = [Split {
+            train: (0..29).collect(),
+            test: vec![30],
+        }];
+        let lr = LogRegConfig::default();
+        let e = senteval_with_splits(data, &bad, |_, _| Ok(Vec::new()), lr).unwrap_err();
+        assert_eq!(e.to_string(), "invalid fold row = 30: outside the 30 rows");
     }
 
     #[test]
