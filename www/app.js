@@ -500,12 +500,12 @@ function closeGallery() {
   ui.gallery.replaceChildren();
 }
 
-/** Close button or Escape: closes the gallery and gives focus back to the matrix cell that opened it. */
+/** Close button or Escape: closes the gallery and gives focus back to the cell or dot that opened it. */
 function dismissGallery() {
   const focusWasInside = ui.gallery.contains(document.activeElement);
+  const opener = state.galleryOpener;
   closeGallery();
-  const cell = ui.matrix.querySelector('.cell[tabindex="0"]');
-  if (focusWasInside && cell) cell.focus();
+  if (focusWasInside && opener?.isConnected) opener.focus();
 }
 
 const MIME_BY_EXT = { png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', webp: 'image/webp', bmp: 'image/bmp', gif: 'image/gif' };
@@ -517,6 +517,7 @@ async function openGallery(cell) {
   closeGallery();
   const token = state.galleryToken;
   moveFocus(cell);
+  state.galleryOpener = cell;
   const row = Number(cell.dataset.row);
   const col = Number(cell.dataset.col);
   const labels = report.metrics.confusion_matrix.labels;
@@ -611,7 +612,50 @@ async function renderScatter(report, { fromRun }) {
   if (token !== state.scatterToken || state.report !== report) return;
   state.pca = pca;
   const labels = report.metrics.confusion_matrix.labels;
-  ui.scatter.replaceChildren(scatterSvg(pca.coords, p.y_true, labels, { items: p.test_index, pred: p.y_pred, explained: pca.explained_variance_ratio }));
+  const svg = scatterSvg(pca.coords, p.y_true, labels, { items: p.test_index, pred: p.y_pred, explained: pca.explained_variance_ratio });
+  // Keyboard: one dot is the tab stop (a roving tabindex, as in the matrix).
+  svg.querySelectorAll('.point').forEach((dot, k) => {
+    dot.setAttribute('tabindex', k === 0 ? '0' : '-1');
+    dot.setAttribute('role', 'button');
+    dot.setAttribute('aria-label', dot.querySelector('title')?.textContent ?? `test item ${dot.dataset.item}`);
+  });
+  ui.scatter.replaceChildren(svg);
+}
+
+/** Arrow keys move to the nearest dot in that direction; Enter or Space opens the focused dot's sample. */
+function onScatterKey(event) {
+  const dot = event.target.closest?.('svg.embedding-scatter .point');
+  if (!dot) return;
+  const svg = dot.ownerSVGElement;
+  if (event.key === 'Enter' || event.key === ' ') {
+    event.preventDefault();
+    for (const c of svg.querySelectorAll('.point.selected')) c.classList.remove('selected');
+    dot.classList.add('selected');
+    state.galleryOpener = dot;
+    openSamples('1 test image selected on the embedding map', [Number(dot.dataset.i)]);
+    // The gallery sits above the map: focus its Close button (Enter there, or Escape, comes back here).
+    ui.gallery.querySelector('[data-action="close-gallery"]')?.focus();
+    return;
+  }
+  const dir = { ArrowRight: [1, 0], ArrowLeft: [-1, 0], ArrowDown: [0, 1], ArrowUp: [0, -1] }[event.key];
+  if (!dir) return;
+  event.preventDefault();
+  const x = Number(dot.getAttribute('cx'));
+  const y = Number(dot.getAttribute('cy'));
+  let best = null;
+  let bestScore = Infinity;
+  for (const c of svg.querySelectorAll('.point')) {
+    const dx = Number(c.getAttribute('cx')) - x;
+    const dy = Number(c.getAttribute('cy')) - y;
+    const along = dx * dir[0] + dy * dir[1];
+    if (c === dot || along <= 0) continue;
+    const score = along + 2 * Math.abs(dx * dir[1] + dy * dir[0]);
+    if (score < bestScore) [best, bestScore] = [c, score];
+  }
+  if (!best) return;
+  dot.setAttribute('tabindex', '-1');
+  best.setAttribute('tabindex', '0');
+  best.focus();
 }
 
 /** Scatter interaction: click a dot for its sample, drag a box for all samples inside. */
@@ -660,6 +704,7 @@ function onScatterDown(event) {
     for (const c of svg.querySelectorAll('.point.selected')) c.classList.remove('selected');
     if (picked.length === 0) return;
     for (const i of picked) svg.querySelector(`.point[data-i="${i}"]`)?.classList.add('selected');
+    state.galleryOpener = null;
     openSamples(`${picked.length} test image${picked.length === 1 ? '' : 's'} selected on the embedding map`, picked);
   };
   svg.addEventListener('pointermove', move);
@@ -1247,6 +1292,7 @@ ui.cmZoomIn.addEventListener('click', () => zoomMatrix(1));
 ui.cmZoomOut.addEventListener('click', () => zoomMatrix(-1));
 ui.cmZoomFit.addEventListener('click', () => zoomMatrix('fit'));
 ui.scatter.addEventListener('pointerdown', onScatterDown);
+ui.scatter.addEventListener('keydown', onScatterKey);
 ui.compareStart.addEventListener('click', startCompare);
 ui.matrix.addEventListener('click', (event) => {
   const cell = event.target.closest?.('.cell');

@@ -96,6 +96,11 @@ export function reportCharts(report, { scatter = null, doc = globalThis.document
     const copy = scatter.cloneNode(true);
     for (const c of copy.querySelectorAll('.selected')) c.classList.remove('selected');
     for (const b of copy.querySelectorAll('.brush')) b.remove();
+    for (const dot of copy.querySelectorAll('[tabindex]')) {
+      dot.removeAttribute('tabindex');
+      dot.removeAttribute('role');
+      dot.removeAttribute('aria-label');
+    }
     charts.scatter = serialize(copy);
   }
   return charts;

@@ -187,7 +187,7 @@ describe('metric explanations', () => {
 });
 
 describe('keyboard only', () => {
-  test('Tab reaches every control; load and run the demo, open a matrix cell’s gallery with Space, close it with Enter', { timeout: TEST_TIMEOUT }, async () => {
+  test('Tab reaches every control; load and run the demo, open a matrix cell’s gallery with Space, close it with Enter; the map’s dots by arrows and Enter', { timeout: TEST_TIMEOUT }, async () => {
     const report = readReport('demo-report.json');
     const { context, page, problems } = await open();
     try {
@@ -256,6 +256,25 @@ describe('keyboard only', () => {
       await gallery.waitFor({ state: 'visible' });
       await page.keyboard.press('Escape');
       assert.equal(await gallery.isVisible(), false);
+
+      // The embedding map: one tab stop, arrows go to the nearest dot that way, Enter opens its image.
+      await tabTo('[data-testid="embedding-scatter"] circle.point');
+      const at = () => page.evaluate(() => ({ i: document.activeElement.dataset.i, item: Number(document.activeElement.dataset.item), cx: Number(document.activeElement.getAttribute('cx')), cy: Number(document.activeElement.getAttribute('cy')) }));
+      const first = await at();
+      await page.keyboard.press('ArrowRight');
+      const right = await at();
+      assert.ok(right.cx > first.cx, `ArrowRight moved from x ${first.cx} to ${right.cx}`);
+      await page.keyboard.press('ArrowUp');
+      const up = await at();
+      assert.ok(up.cy < right.cy, `ArrowUp moved from y ${right.cy} to ${up.cy}`);
+      assert.equal(await page.locator('[data-testid="embedding-scatter"] circle.point[tabindex="0"]').count(), 1);
+      await page.keyboard.press('Enter');
+      await gallery.waitFor({ state: 'visible' });
+      assert.deepEqual(await gallery.locator('[data-sample]').evaluateAll((els) => els.map((e) => Number(e.dataset.sample))), [up.item]);
+      assert.equal(await page.evaluate(() => document.activeElement.dataset.action), 'close-gallery', 'focus goes to the gallery above the map');
+      await page.keyboard.press('Enter');
+      assert.equal(await gallery.isVisible(), false);
+      assert.equal(await page.evaluate(() => document.activeElement.dataset.i), up.i, 'focus is back on the dot');
       assert.deepEqual(problems, []);
     } finally {
       await context.close();
