@@ -55,6 +55,8 @@ e2e-reports: cli
 	mkdir -p target/e2e
 	$(CLI) eval --model assets/demo/encoder.onnx --data assets/demo/digits.zip --seed 0 --out target/e2e/demo-report.json
 	$(CLI) eval --model assets/demo/encoder.onnx --data tests/fixtures/data/tiny.zip --seed 0 --out target/e2e/tiny-report.json
+	rm -rf target/e2e/tiny-folder && unzip -q tests/fixtures/data/tiny.zip -d target/e2e/tiny-folder
+	$(CLI) eval --model assets/demo/encoder.onnx --data target/e2e/tiny-folder --seed 0 --out target/e2e/tiny-folder-report.json
 	$(CLI) eval --model assets/demo/encoder.onnx --data assets/demo/digits.zip --seed 0 --probe knn-vote --out target/e2e/demo-knn-vote-report.json
 	$(CLI) eval --model assets/demo/encoder.onnx --data assets/demo/digits.zip --seed 0 --probe centroid --out target/e2e/demo-centroid-report.json
 	$(CLI) eval --model assets/demo/encoder.onnx --data assets/demo/digits.zip --seed 0 --protocol kfold --out target/e2e/demo-kfold-report.json

@@ -1,4 +1,5 @@
-//! Labelled image data sets: a zip archive or a folder with one sub-folder per class.
+//! Labelled data sets: images from a zip archive, a folder or a folder's files with one
+//! sub-folder per class (or explicit splits), and text data sets as items.
 #![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use std::io::{Cursor, Read};
@@ -8,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::textdata::TextDataset;
 
 /// Largest total uncompressed size an archive may declare (1 GiB).
 pub const MAX_ARCHIVE_BYTES: u64 = 1 << 30;
@@ -77,6 +79,8 @@ pub struct Dataset {
     /// Where an explicit train/val/test split came from (`folders train/ val/ test/` or
     /// `manifest 'name'`); `None` for a seeded stratified split.
     pub split_source: Option<String>,
+    /// Whether the items are texts (UTF-8 `bytes`, from [`Dataset::from_texts`]), not images.
+    pub text: bool,
 }
 
 /// What the page and the report show of a data set.
@@ -107,6 +111,61 @@ fn is_safe_path(raw: &str) -> bool {
 fn is_ignored(path: &str) -> bool {
     path.split('/')
         .any(|part| part.starts_with('.') || part == "__MACOSX")
+}
+
+/// SHA-256 of a folder's files: path, a zero byte, then the bytes, for each file in path order.
+fn files_sha256(files: &[(String, Vec<u8>)]) -> String {
+    let mut hasher = Sha256::new();
+    for (p, b) in files {
+        hasher.update(p.as_bytes());
+        hasher.update([0]);
+        hasher.update(b);
+    }
+    format!("{:x}", hasher.finalize())
+}
+
+/// The one way files become a data set, for zip archives, folders and files from the
+/// page: paths use `/`; unsafe paths and files over [`MAX_FILE_BYTES`] are skipped, more
+/// than [`MAX_ARCHIVE_BYTES`] in all is refused; files are sorted by path and, without
+/// `sha256` (the archive's), hashed with [`files_sha256`]; then [`assemble`].
+fn build(
+    name: &str,
+    sha256: Option<String>,
+    files: Files,
+    mut skipped: Vec<Skipped>,
+) -> Result<Dataset> {
+    let mut kept: Files = Vec::with_capacity(files.len());
+    let mut total: u64 = 0;
+    for (raw, bytes) in files {
+        if !is_safe_path(&raw) {
+            skipped.push(Skipped {
+                path: raw,
+                reason: "unsafe path (absolute, a drive letter or with '..')".into(),
+            });
+            continue;
+        }
+        let path = raw.replace('\\', "/");
+        let size = bytes.len() as u64;
+        if size > MAX_FILE_BYTES {
+            skipped.push(Skipped {
+                path,
+                reason: format!("larger than {MAX_FILE_BYTES} bytes"),
+            });
+            continue;
+        }
+        total = total.saturating_add(size);
+        if total > MAX_ARCHIVE_BYTES {
+            return Err(Error::InvalidValue {
+                name: "data size",
+                value: format!("more than {MAX_ARCHIVE_BYTES} bytes"),
+                why: format!("the files of '{name}' pass the limit of {MAX_ARCHIVE_BYTES} bytes"),
+            });
+        }
+        kept.push((path, bytes));
+    }
+    kept.sort_by(|a, b| a.0.cmp(&b.0));
+    let sha256 = sha256.unwrap_or_else(|| files_sha256(&kept));
+    assemble(name, sha256, kept, skipped)
 }
 
 /// Sorts files into classes by their parent folder; files that are not images, or
@@ -194,6 +253,7 @@ fn assemble(
         items,
         skipped,
         split_source: folders.then(|| "folders train/ val/ test/".to_string()),
+        text: false,
     })
 }
 
@@ -402,6 +462,7 @@ fn assemble_manifest(
         items,
         skipped,
         split_source: Some(format!("manifest '{manifest_name}'")),
+        text: false,
     })
 }
 
@@ -465,7 +526,7 @@ impl Dataset {
             }
             files.push((path, buf));
         }
-        assemble(name, sha256_hex(bytes), files, skipped)
+        build(name, Some(sha256_hex(bytes)), files, skipped)
     }
 
     /// Reads a folder of class folders (images one level below a class folder).
@@ -505,15 +566,15 @@ impl Dataset {
                 files.push((rel, bytes));
             }
         }
-        files.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut hasher = Sha256::new();
-        for (p, b) in &files {
-            hasher.update(p.as_bytes());
-            hasher.update([0]);
-            hasher.update(b);
-        }
-        let sha = format!("{:x}", hasher.finalize());
-        assemble(&name, sha, files, skipped)
+        build(&name, None, files, skipped)
+    }
+
+    /// Reads the files of a folder picked or dropped on the page: paths relative to the
+    /// folder (`cat/001.png`, `train/dog/002.jpg`, `manifest.csv`) with their bytes. The
+    /// same rules, limits and messages as [`Dataset::from_dir`] and [`Dataset::from_zip`],
+    /// and the same SHA-256 as `from_dir` on that folder.
+    pub fn from_files(files: Vec<(String, Vec<u8>)>, name: &str) -> Result<Self> {
+        build(name, None, files, Vec::new())
     }
 
     /// Reads a path that is a zip file or a folder.
@@ -563,7 +624,34 @@ impl Dataset {
             items,
             skipped: Vec::new(),
             split_source: None,
+            text: false,
         })
+    }
+
+    /// A text data set (CSV or JSONL) as items `text 0`, `text 1`, … in file order, each
+    /// holding its text as UTF-8 bytes; classes and labels as the text data set has them.
+    pub fn from_texts(texts: TextDataset) -> Self {
+        let items = texts
+            .texts
+            .into_iter()
+            .zip(texts.labels)
+            .enumerate()
+            .map(|(i, (text, label))| Item {
+                path: format!("text {i}"),
+                label,
+                bytes: text.into_bytes(),
+                split: None,
+            })
+            .collect();
+        Dataset {
+            name: texts.name,
+            sha256: texts.sha256,
+            classes: texts.classes,
+            items,
+            skipped: Vec::new(),
+            split_source: None,
+            text: true,
+        }
     }
 
     /// Label index of every item.

@@ -17,6 +17,8 @@ use crate::protocol::{Labelled, ProtocolSpec, SENTEVAL_SEED};
 use crate::report::{Baselines, Predictions, Protocol, Report, Tool, SCHEMA, VERSION};
 use crate::split;
 use crate::stats::{self, BootstrapConfig, CiMethod, PAGE_RESAMPLES};
+use crate::text::{self, TextEncoder, TextOptions};
+use crate::textdata::{TextColumns, TextDataset};
 
 /// Evaluation settings; every field has the page's default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,6 +102,15 @@ pub struct Session {
     report: Option<Report>,
     /// An uploaded ONNX head, used when the probe is `onnx_head`.
     head: Option<OnnxHead>,
+    /// A text encoder, used instead of `encoder` when loaded last.
+    text: Option<TextModel>,
+}
+
+/// A loaded text encoder (ONNX + `tokenizer.json`) and what the report says made the embeddings.
+struct TextModel {
+    encoder: TextEncoder,
+    info: ModelInfo,
+    preprocessing: Preprocessing,
 }
 
 impl Session {
@@ -124,6 +135,7 @@ impl Session {
         let encoder = Encoder::load_with(bytes, name, options)?;
         let info = encoder.info().clone();
         self.encoder = Some(encoder);
+        self.text = None;
         if self.precomputed.take().is_some() {
             self.data = None;
         }
@@ -149,6 +161,17 @@ impl Session {
     /// Loads a zip archive of class folders; on error the previous data stay.
     pub fn load_data_zip(&mut self, bytes: &[u8], name: &str) -> Result<DataInfo> {
         self.set_data(Dataset::from_zip(bytes, name)?)
+    }
+
+    /// Loads the files of a folder (paths relative to it, with their bytes): class
+    /// folders, `train/ val/ test/` folders or a manifest, as [`Dataset::from_files`];
+    /// on error the previous data stay.
+    pub fn load_data_files(
+        &mut self,
+        files: Vec<(String, Vec<u8>)>,
+        name: &str,
+    ) -> Result<DataInfo> {
+        self.set_data(Dataset::from_files(files, name)?)
     }
 
     /// Uses an already loaded data set.
@@ -222,6 +245,9 @@ impl Session {
         if let Some((model, pre)) = &self.precomputed {
             return Ok((model.clone(), pre.clone(), data));
         }
+        if let Some(t) = &self.text {
+            return Ok((t.info.clone(), t.preprocessing.clone(), data));
+        }
         let (encoder, data) = self.parts()?;
         Ok((
             encoder.info().clone(),
@@ -252,14 +278,14 @@ impl Session {
         if self.precomputed.is_some() {
             return Ok(self.embedded);
         }
-        let total = self.parts()?.1.items.len();
+        let total = self.embedder()?.1.items.len();
         self.reset_embeddings();
         Ok(total)
     }
 
     /// Embeds up to `max_items` more items; returns how many are embedded so far.
     pub fn embed_step(&mut self, max_items: usize) -> Result<usize> {
-        let total = self.parts()?.1.items.len();
+        let total = self.embedder()?.1.items.len();
         let start = self.embedded;
         let end = (start + max_items.max(1)).min(total);
         if start >= end {
@@ -273,6 +299,11 @@ impl Session {
 
     fn check_range(&self, start: usize, end: usize) -> Result<(&Encoder, &Dataset)> {
         let (encoder, data) = self.parts()?;
+        if data.text {
+            return Err(Error::NotReady(
+                "the data set is text: load a text model (ONNX with its tokenizer.json)",
+            ));
+        }
         if start > end || end > data.items.len() {
             return Err(Error::InvalidValue {
                 name: "item range",
@@ -301,6 +332,9 @@ impl Session {
     /// session's own embeddings: several workers can embed disjoint ranges in parallel.
     /// Ranges that match `embed_step`'s chunks give bit-identical embeddings.
     pub fn embed_range(&self, start: usize, end: usize) -> Result<Vec<f32>> {
+        if let Some(t) = &self.text {
+            return self.embed_texts(t, start, end);
+        }
         let inputs = self.preprocess_range(start, end)?;
         let (encoder, data) = self.parts()?;
         let emb = encoder.embed(&inputs)?;
@@ -321,8 +355,8 @@ impl Session {
     /// Installs precomputed embeddings of the loaded data set (row-major `n x dim`, from
     /// parallel workers or a cache), as if every item had been embedded here.
     pub fn set_embeddings(&mut self, embeddings: Vec<f32>) -> Result<()> {
-        let (encoder, data) = self.parts()?;
-        let (n, dim) = (data.items.len(), encoder.info().embedding_dim);
+        let (dim, data) = self.embedder()?;
+        let n = data.items.len();
         if embeddings.len() != n * dim {
             return Err(Error::LengthMismatch {
                 what: format!("embedding values for {n} items of dimension {dim}"),
@@ -495,6 +529,147 @@ impl Session {
         let info = head.info().clone();
         self.head = Some(head);
         Ok(info)
+    }
+
+    /// Loads a text encoder: an ONNX transformer with inputs `input_ids` (and optionally
+    /// `attention_mask`, `token_type_ids`) and its `tokenizer.json`, with pooling,
+    /// normalisation and truncation in `options` (defaults: sentence-transformers'). It is
+    /// used instead of an image model until one is loaded; on error the previous stays.
+    pub fn load_text_model(
+        &mut self,
+        model: &[u8],
+        tokenizer: &[u8],
+        name: &str,
+        options: TextOptions,
+    ) -> Result<ModelInfo> {
+        let encoder = TextEncoder::load(model, tokenizer, name, options)?;
+        let t = encoder.info();
+        let pooling = match t.options.pooling {
+            text::Pooling::Mean => "mean over the attention mask",
+            text::Pooling::Cls => "CLS token",
+            text::Pooling::None => "none (the output is one vector per text)",
+        };
+        let info = ModelInfo {
+            name: t.name.clone(),
+            sha256: t.sha256.clone(),
+            input_name: t.inputs.join(", "),
+            input_shape: vec!["batch".into(), "sequence".into()],
+            layout: Layout::Flat,
+            channels: 0,
+            height: 0,
+            width: 0,
+            batch: t.options.batch_size,
+            embedding_dim: t.embedding_dim,
+            outputs: Vec::new(),
+            output: t.output.clone(),
+            output_shape: Vec::new(),
+            pooling: match t.options.pooling {
+                text::Pooling::Mean => Pooling::Mean,
+                text::Pooling::Cls => Pooling::Cls,
+                text::Pooling::None => Pooling::Flatten,
+            },
+            notes: vec![format!(
+                "text encoder with tokenizer.json SHA-256 {}",
+                t.tokenizer_sha256
+            )],
+        };
+        let none = || "none (text)".to_string();
+        let preprocessing = Preprocessing {
+            layout: Layout::Flat,
+            channels: 0,
+            height: 0,
+            width: 0,
+            color: none(),
+            resize: format!(
+                "tokenizer.json, truncation at {} word pieces",
+                t.options.max_length
+            ),
+            scale: format!(
+                "pooling {pooling}{}",
+                if t.options.normalize {
+                    ", L2-normalised"
+                } else {
+                    ""
+                }
+            ),
+            options: None,
+        };
+        self.text = Some(TextModel {
+            encoder,
+            info: info.clone(),
+            preprocessing,
+        });
+        if self.precomputed.take().is_some() {
+            self.data = None;
+        }
+        self.reset_embeddings();
+        Ok(info)
+    }
+
+    /// Loads a text data set (`text,label` CSV or JSONL, see [`TextDataset::from_bytes`]);
+    /// on error the previous data stay.
+    pub fn load_text_data(
+        &mut self,
+        bytes: &[u8],
+        name: &str,
+        columns: &TextColumns,
+    ) -> Result<DataInfo> {
+        self.set_data(Dataset::from_texts(TextDataset::from_bytes(
+            bytes, name, columns,
+        )?))
+    }
+
+    /// The loaded data and the embedding width of the loaded encoder (image or text).
+    fn embedder(&self) -> Result<(usize, &Dataset)> {
+        let dim = match (&self.text, &self.encoder) {
+            (Some(t), _) => t.info.embedding_dim,
+            (None, Some(e)) => e.info().embedding_dim,
+            (None, None) => return Err(Error::NotReady("load a model first")),
+        };
+        let data = self
+            .data
+            .as_ref()
+            .ok_or(Error::NotReady("load a data set first"))?;
+        Ok((dim, data))
+    }
+
+    /// Embeds texts `[start, end)` in blocks of the encoder's batch size aligned to
+    /// multiples of it, so that any split into aligned ranges runs the same batches.
+    fn embed_texts(&self, model: &TextModel, start: usize, end: usize) -> Result<Vec<f32>> {
+        let (dim, data) = self.embedder()?;
+        if !data.text {
+            return Err(Error::NotReady(
+                "a text model embeds a text data set: load a CSV or JSONL of text,label",
+            ));
+        }
+        let items = data.items.get(start..end).ok_or(Error::InvalidValue {
+            name: "item range",
+            value: format!("{start}..{end}"),
+            why: format!("outside the data set's {} items", data.items.len()),
+        })?;
+        let step = model.encoder.info().options.batch_size.max(1);
+        let mut out = Vec::with_capacity(items.len() * dim);
+        let mut at = start;
+        while at < end {
+            let next = ((at / step + 1) * step).min(end);
+            let texts: Vec<String> = items
+                .get(at - start..next - start)
+                .unwrap_or_default()
+                .iter()
+                .map(|i| String::from_utf8_lossy(&i.bytes).into_owned())
+                .collect();
+            out.extend(model.encoder.embed(&texts)?);
+            at = next;
+        }
+        if let Some(pos) = out.iter().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                what: format!("the embedding of text {}", start + pos / dim),
+                row: start + pos / dim,
+                col: pos % dim,
+                value: out.get(pos).copied().map_or(f64::NAN, f64::from),
+            });
+        }
+        Ok(out)
     }
 
     /// One loaded item: its path in the data set and its encoded image bytes.

@@ -89,6 +89,39 @@ impl Session {
         to_js(&self.inner.load_data_zip(bytes, name).map_err(js_err)?)
     }
 
+    /// Loads the files of a folder picked or dropped on the page: `paths` relative to the
+    /// folder, their bytes one after another in `bytes`, `lengths[i]` bytes each; returns
+    /// its `DataInfo`. A failure keeps the previous data.
+    pub fn load_data_files(
+        &mut self,
+        paths: Vec<String>,
+        bytes: &[u8],
+        lengths: &[u32],
+        name: &str,
+    ) -> Result<JsValue, JsError> {
+        if paths.len() != lengths.len() {
+            return Err(js_err(crate::Error::LengthMismatch {
+                what: "file lengths, one per path".into(),
+                expected: paths.len(),
+                got: lengths.len(),
+            }));
+        }
+        let mut files = Vec::with_capacity(paths.len());
+        let mut rest = bytes;
+        for (path, &len) in paths.into_iter().zip(lengths) {
+            let Some((head, tail)) = rest.split_at_checked(len as usize) else {
+                return Err(js_err(crate::Error::LengthMismatch {
+                    what: format!("bytes of '{path}' and the files after it"),
+                    expected: len as usize,
+                    got: rest.len(),
+                }));
+            };
+            files.push((path, head.to_vec()));
+            rest = tail;
+        }
+        to_js(&self.inner.load_data_files(files, name).map_err(js_err)?)
+    }
+
     /// Loads precomputed embeddings as the data set (`.npy` with a labels file, `.npz`
     /// with `X` and `y`, or `.csv` with a label column); returns its `DataInfo`. No encoder
     /// is needed: they are evaluated as they are. A failure keeps the previous data.

@@ -43,6 +43,7 @@ const ui = {
   runDemo: $('run-demo'),
   modelInput: $('model-input'),
   dataInput: $('data-input'),
+  dataFolder: $('data-folder'),
   embeddingsInput: $('embeddings-input'),
   seed: $('seed'),
   testFraction: $('test-fraction'),
@@ -1052,6 +1053,93 @@ async function loadEmbeddingsFiles() {
   refresh();
 }
 
+/**
+ * Loads a folder's files ([{path, file: File}], paths relative to the folder) as the data
+ * set: class folders, train/ val/ test/ folders or a manifest, exactly as a zip of them.
+ */
+async function loadFolderFiles(entries, name) {
+  if (entries.length === 0) {
+    showError(`The folder “${name}” has no files.`);
+    return;
+  }
+  state.busy += 1; // before the await, so Run is disabled at once
+  refresh();
+  setStatus(`Reading ${entries.length} files from ${name}…`);
+  let files;
+  try {
+    files = await Promise.all(entries.map(async ({ path, file }) => ({ path, bytes: await file.arrayBuffer() })));
+  } catch (err) {
+    state.busy -= 1;
+    showError(`Could not read the folder “${name}”: ${err.message}`);
+    return;
+  }
+  state.busy -= 1;
+  setStatus(`Reading images from ${name}…`);
+  const result = await perform({
+    start: async () => ({ data: await engine.loadFolder(files, name) }),
+    describeError: (m) => (m.includes(name) ? `Could not load data: ${m}` : `Could not load data “${name}”: ${m}`),
+  });
+  ui.dataFolder.value = '';
+  if (!result) return;
+  state.data = result.data;
+  ui.dataInput.value = '';
+  ui.embeddingsInput.value = '';
+  renderDataInfo(ui.dataInfo, result.data);
+  setStatus(`Data ${name} loaded: ${result.data.n} images in ${result.data.classes.length} classes.`);
+  markStale();
+  refresh();
+}
+
+/** The folder picker's files: paths relative to the chosen folder, whose name names the data. */
+function loadPickedFolder() {
+  const picked = [...(ui.dataFolder.files ?? [])];
+  if (picked.length === 0) return;
+  const rel = (f) => f.webkitRelativePath || f.name;
+  const name = rel(picked[0]).split('/')[0] || 'folder';
+  const entries = picked.map((file) => ({ path: rel(file).split('/').slice(1).join('/') || file.name, file }));
+  loadFolderFiles(entries, name);
+}
+
+/** Every file under the dropped entries (FileSystemEntry), read recursively; paths below `prefix`. */
+async function filesOfEntries(entries, prefix) {
+  const out = [];
+  for (const entry of entries) {
+    const path = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isFile) {
+      out.push({ path, file: await new Promise((resolve, reject) => entry.file(resolve, reject)) });
+    } else if (entry.isDirectory) {
+      out.push(...(await filesOfEntries(await readAll(entry), path)));
+    }
+  }
+  return out;
+}
+
+/** The entries of a dropped directory: readEntries gives a batch at a time (100 in Chromium) until an empty one. */
+async function readAll(directory) {
+  const reader = directory.createReader();
+  const children = [];
+  for (;;) {
+    const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+    if (batch.length === 0) return children;
+    children.push(...batch);
+  }
+}
+
+/** A dropped folder (or several entries with a folder among them) as the data set. */
+async function loadDroppedEntries(entries) {
+  const single = entries.length === 1 && entries[0].isDirectory;
+  const name = single ? entries[0].name : 'dropped folder';
+  let files;
+  try {
+    // A single folder's own name is not part of its files' paths (as with the picker).
+    files = single ? await filesOfEntries(await readAll(entries[0]), '') : await filesOfEntries(entries, '');
+  } catch (err) {
+    showError(`Could not read the dropped folder “${name}”: ${err.message}`);
+    return;
+  }
+  loadFolderFiles(files, name);
+}
+
 function downloadReport() {
   if (!state.reportJson) return;
   downloadBlob(new Blob([state.reportJson], { type: 'application/json' }), 'downstream-report.json');
@@ -1237,6 +1325,12 @@ refresh();
 function onDrop(event) {
   event.preventDefault();
   document.documentElement.classList.remove('dragging');
+  // Entries must be taken during the drop event; a folder among them is a data set.
+  const entries = [...(event.dataTransfer?.items ?? [])].map((item) => item.webkitGetAsEntry?.()).filter(Boolean);
+  if (entries.some((e) => e.isDirectory)) {
+    if (state.ready && state.busy === 0) loadDroppedEntries(entries);
+    return;
+  }
   const file = event.dataTransfer?.files?.[0];
   if (!file || !state.ready || state.busy > 0) return;
   const name = file.name.toLowerCase();
@@ -1324,6 +1418,7 @@ ui.probeKind.addEventListener('change', () => {
 ui.headFile.addEventListener('change', loadHeadFile);
 ui.dataInput.addEventListener('change', () => loadFile(ui.dataInput, 'data'));
 ui.embeddingsInput.addEventListener('change', loadEmbeddingsFiles);
+ui.dataFolder.addEventListener('change', loadPickedFolder);
 document.addEventListener('keydown', (event) => {
   if (event.key !== 'Escape') return;
   if (state.cancellable !== null) cancel();

@@ -165,8 +165,12 @@ export class Engine {
     return (await main.request('fidelity', { bytes, name }, { transfer: [bytes] }).promise).fidelity;
   }
 
-  /** Sends loaded data (a zip, or precomputed embeddings with their labels) to a worker. */
+  /** Sends loaded data (a zip, a folder's files, or precomputed embeddings with their labels) to a worker. */
   sendData(client, data) {
+    if (data.folder) {
+      const bytes = data.bytes.slice(0);
+      return client.request('loadFolder', { bytes, name: data.name, paths: data.paths, lengths: data.lengths }, { transfer: [bytes] }).promise;
+    }
     if (!data.precomputed) return this.send(client, 'loadData', data);
     const bytes = data.bytes.slice(0);
     const labelsBytes = data.labels ? data.labels.bytes.slice(0) : null;
@@ -191,6 +195,26 @@ export class Engine {
     const main = await this.sessionWorker();
     const { data } = await this.send(main, 'loadData', { bytes, name });
     this.data = { bytes, name, info: data, gen: ++this.gen };
+    this.embedded = false;
+    return data;
+  }
+
+  /**
+   * Loads a folder's files ([{path, bytes: ArrayBuffer}], paths relative to the folder) as
+   * the data set. The bytes are kept here, one after another, for helpers and recovery.
+   */
+  async loadFolder(files, name) {
+    const main = await this.sessionWorker();
+    const lengths = files.map((f) => f.bytes.byteLength);
+    const all = new Uint8Array(lengths.reduce((a, b) => a + b, 0));
+    let at = 0;
+    for (const f of files) {
+      all.set(new Uint8Array(f.bytes), at);
+      at += f.bytes.byteLength;
+    }
+    const file = { bytes: all.buffer, name, paths: files.map((f) => f.path), lengths, folder: true };
+    const { data } = await this.sendData(main, file);
+    this.data = { ...file, info: data, gen: ++this.gen };
     this.embedded = false;
     return data;
   }
@@ -358,7 +382,7 @@ export class Engine {
         }
         if (h.data !== this.data.gen) {
           h.data = 0;
-          await this.send(h.client, 'loadData', this.data);
+          await this.sendData(h.client, this.data);
           h.data = this.data.gen;
         }
       }),

@@ -111,6 +111,16 @@ function loadData(bytes, name) {
   return data;
 }
 
+/** A folder's files (relative paths, bytes one after another, a length per file) as the
+ * data set: class folders, train/ val/ test/ folders or a manifest, as a zip would be. */
+function loadFolder(bytes, name, paths, lengths) {
+  const data = plain(session.load_data_files(paths, new Uint8Array(bytes), Uint32Array.from(lengths), name));
+  embedded = false;
+  dataSha = data.sha256 ?? null;
+  dataN = data.n;
+  return data;
+}
+
 /** Precomputed embeddings (.npy + labels, .npz, .csv) as the data set: already embedded. */
 function loadEmbeddings(bytes, name, labelsBytes, labelsName) {
   const labels = labelsBytes ? new Uint8Array(labelsBytes) : undefined;
@@ -289,6 +299,8 @@ async function handle(msg) {
       return { fidelity: plain(session.fidelity(new Uint8Array(msg.bytes), msg.name)) };
     case 'loadData':
       return { data: loadData(msg.bytes, msg.name) };
+    case 'loadFolder':
+      return { data: loadFolder(msg.bytes, msg.name, msg.paths, msg.lengths) };
     case 'loadHead':
       return { head: plain(session.load_head(new Uint8Array(msg.bytes), msg.name)) };
     case 'loadEmbeddings':
