@@ -27,8 +27,8 @@ export function escapeHtml(value) {
 const num = (x, d = 4) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(d) : '—');
 
 const STYLE = `
-:root{color-scheme:light dark;--fg:#1b1f24;--bg:#fff;--muted:#5b6470;--border:#d8dde3;--warn-bg:#fff6dd;--warn-border:#e8cf86;--low:#b34700}
-@media (prefers-color-scheme:dark){:root{--fg:#e6e9ed;--bg:#1b1f24;--muted:#9aa4b0;--border:#323a44;--warn-bg:#3a3112;--warn-border:#6e5c22;--low:#ffa657}}
+:root{color-scheme:light dark;--fg:#1b1f24;--bg:#fff;--muted:#5b6470;--border:#d8dde3;--warn-bg:#fff6dd;--warn-border:#e8cf86;--low:#b34700;--dot-outline:rgba(27,31,36,.6)}
+@media (prefers-color-scheme:dark){:root{--fg:#e6e9ed;--bg:#1b1f24;--muted:#9aa4b0;--border:#323a44;--warn-bg:#3a3112;--warn-border:#6e5c22;--low:#ffa657;--dot-outline:rgba(230,233,237,.6)}}
 body{font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;color:var(--fg);background:var(--bg);max-width:60rem;margin:0 auto;padding:1rem 1.25rem 3rem}
 h1{font-size:1.6rem;margin:.5rem 0}h2{font-size:1.15rem;margin:1.75rem 0 .5rem;border-bottom:1px solid var(--border);padding-bottom:.2rem}
 h3{font-size:1rem;margin:1rem 0 .25rem}.muted{color:var(--muted)}.metrics{display:grid;grid-template-columns:repeat(auto-fill,minmax(9.5rem,1fr));gap:.5rem}
@@ -41,6 +41,7 @@ table{border-collapse:collapse;font-size:.92rem}th,td{padding:.25rem .7rem;borde
 svg .axis-label,svg .axis-title,svg text.support{fill:currentColor}svg .low-support{fill:var(--low)}
 svg.line-chart .series[stroke="#000000"],svg.line-chart .legend line[stroke="#000000"]{stroke:currentColor}svg.embedding-scatter .point.wrong{stroke:currentColor}
 svg.confusion-matrix .cell rect{stroke:var(--bg)}
+svg.embedding-scatter .point:not(.wrong),svg.embedding-scatter .legend circle{stroke:var(--dot-outline);stroke-width:.8}
 dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;overflow-wrap:anywhere}dl.help dt{font-weight:600}dl.help dd{margin:0 0 .5rem}
 code{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.85em;overflow-wrap:anywhere}
 `;

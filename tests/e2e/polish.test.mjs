@@ -98,7 +98,7 @@ describe('phone width', () => {
 
 describe('dark mode', () => {
   for (const colorScheme of ['light', 'dark']) {
-    test(`${colorScheme}: every chart text in the results is readable (contrast at least 3:1 against what is behind it)`, { timeout: TEST_TIMEOUT }, async () => {
+    test(`${colorScheme}: every chart text in the results is readable (contrast at least 3:1 against what is behind it) and every dot of the map stands out`, { timeout: TEST_TIMEOUT }, async () => {
       const { context, page, problems } = await open('', { colorScheme });
       try {
         await runDemo(page);
@@ -111,6 +111,29 @@ describe('dark mode', () => {
         }
         const poor = texts.filter((t) => !(t.ratio >= 3));
         assert.deepEqual(poor.slice(0, 5), [], `${poor.length} of ${texts.length} chart texts are hard to read`);
+        // Every dot of the map stands out from the card: by its colour or by its outline.
+        const faint = await page.evaluate(() => {
+          const rgba = (s) => {
+            const m = /rgba?\(([\d.]+),\s*([\d.]+),\s*([\d.]+)(?:,\s*([\d.]+))?/.exec(s);
+            return m ? [Number(m[1]), Number(m[2]), Number(m[3]), m[4] === undefined ? 1 : Number(m[4])] : null;
+          };
+          const lum = (c) => {
+            const f = (v) => ((v / 255) <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4);
+            return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+          };
+          const ratio = (a, b) => (Math.max(lum(a), lum(b)) + 0.05) / (Math.min(lum(a), lum(b)) + 0.05);
+          const card = rgba(getComputedStyle(document.getElementById('results')).backgroundColor);
+          const over = (c) => [0, 1, 2].map((k) => c[k] * c[3] + card[k] * (1 - c[3]));
+          return [...document.querySelectorAll('[data-testid="embedding-scatter"] circle')].filter((dot) => {
+            const cs = getComputedStyle(dot);
+            const fill = rgba(cs.fill);
+            const stroke = rgba(cs.stroke);
+            const byFill = fill && ratio(over(fill), card) >= 2;
+            const byStroke = stroke && parseFloat(cs.strokeWidth) >= 0.5 && ratio(over(stroke), card) >= 2;
+            return !(byFill || byStroke);
+          }).length;
+        });
+        assert.equal(faint, 0, `${faint} dots of the map blend into the background`);
         assert.deepEqual(problems, []);
       } finally {
         await context.close();
