@@ -39,7 +39,7 @@ table{border-collapse:collapse;font-size:.92rem}th,td{padding:.25rem .7rem;borde
 .chart{overflow-x:auto}.chart svg{display:block;max-width:100%;height:auto}dl.kv{display:grid;grid-template-columns:max-content 1fr;gap:.15rem .9rem}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,22rem),1fr));gap:.5rem 1.25rem}figure{margin:0;min-width:0}figcaption{color:var(--muted);font-size:.85rem}
 svg .axis-label,svg .axis-title,svg text.support{fill:currentColor}svg .low-support{fill:var(--low)}
-svg.line-chart .series[stroke="#000000"],svg.line-chart .legend line[stroke="#000000"]{stroke:currentColor}svg.embedding-scatter .point.wrong{stroke:currentColor}
+svg.line-chart .series[stroke="#000000"],svg.line-chart .legend line[stroke="#000000"]{stroke:currentColor}svg.embedding-scatter .point.wrong{stroke:currentColor;stroke-width:1.8}
 svg.confusion-matrix .cell rect{stroke:var(--bg)}
 svg.embedding-scatter .point:not(.wrong),svg.embedding-scatter .legend circle{stroke:var(--dot-outline);stroke-width:.8}
 dl.kv dt{color:var(--muted)}dl.kv dd{margin:0;overflow-wrap:anywhere}dl.help dt{font-weight:600}dl.help dd{margin:0 0 .5rem}
@@ -187,7 +187,7 @@ ${charts.pr || charts.roc || charts.calibration ? `<h2>Curves</h2>
 ${charts.loss || charts.learning ? `<h2>Training</h2>
 <div class="grid">${figure(charts.loss, "How the probe's training loss fell while it was fitted; a curve still falling at the end means the fit stopped early.")}${figure(charts.learning, 'Score with k training samples per class, mean ± standard deviation over repeated draws.')}</div>` : ''}
 ${charts.scatter ? `<h2>Embedding map (PCA)</h2>
-<p class="muted">The test images' embeddings projected on their two main directions of variation, coloured by true class; a dark ring marks a wrong prediction.</p>
+<p class="muted">The test images' embeddings projected on their two main directions of variation, coloured by true class; a thick ring marks a wrong prediction.</p>
 ${figure(charts.scatter)}` : ''}
 <h2>What the numbers mean</h2>
 <dl class="help">${help}</dl>
