@@ -20,7 +20,8 @@ use downstream::protocol::{self, Labelled, ProtocolSpec};
 use downstream::session::{CiSettings, EvalConfig, Session};
 use downstream::split::Split;
 use downstream::stats::{self, BootstrapConfig, CiMethod};
-use downstream::{embfile, knn, npy, Error, Result};
+use downstream::textdata::TextColumns;
+use downstream::{embfile, knn, npy, text, Error, Result};
 use serde_json::json;
 
 #[derive(Parser)]
@@ -64,7 +65,8 @@ enum Command {
     Eval {
         #[arg(long)]
         model: PathBuf,
-        /// A folder or .zip with one folder of images per class.
+        /// A folder or .zip with one folder of images per class; with --tokenizer, a text
+        /// CSV (header with --text-column and --label-column) or JSONL.
         #[arg(long)]
         data: PathBuf,
         #[arg(long, default_value_t = 0)]
@@ -523,9 +525,68 @@ struct ModelArgs {
     /// The model output used as the embedding (default: the first).
     #[arg(long)]
     output: Option<String>,
-    /// Pooling of an output of rank 3 or more: flatten (default), mean or cls.
-    #[arg(long, value_parser = kebab::<Pooling>)]
+    /// Pooling of an output of rank 3 or more: flatten (default), mean or cls. With
+    /// --tokenizer: mean over the attention mask (default), cls, or none (= flatten: the
+    /// output is already [N, D]).
+    #[arg(long, value_parser = pooling_arg)]
     pooling: Option<Pooling>,
+    #[command(flatten)]
+    text: TextArgs,
+}
+
+/// `--pooling`: a kebab-case [`Pooling`], or `none` (the text encoders' name for flatten).
+fn pooling_arg(s: &str) -> std::result::Result<Pooling, String> {
+    match s {
+        "none" => Ok(Pooling::Flatten),
+        _ => kebab::<Pooling>(s),
+    }
+}
+
+/// `eval`'s text options: --model is a text encoder (ONNX with `input_ids`, optionally
+/// `attention_mask` and `token_type_ids`) run with its tokenizer.json on a text --data.
+#[derive(clap::Args)]
+struct TextArgs {
+    /// The model's tokenizer.json (Hugging Face tokenizers): makes --model a text encoder
+    /// and --data a CSV or JSONL of texts and labels.
+    #[arg(long, value_name = "tokenizer.json")]
+    tokenizer: Option<PathBuf>,
+    /// The CSV column or JSONL key of the texts.
+    #[arg(long, default_value = "text")]
+    text_column: String,
+    /// The CSV column or JSONL key of the labels.
+    #[arg(long, default_value = "label")]
+    label_column: String,
+    /// Truncation in word pieces, special tokens included (sentence-transformers' 256).
+    #[arg(long, default_value_t = text::DEFAULT_MAX_LENGTH)]
+    max_length: usize,
+    /// L2-normalise each text's vector (the default, as sentence-transformers' Normalize).
+    #[arg(long, overrides_with = "no_normalize")]
+    normalize: bool,
+    /// Keep each text's pooled vector as it is.
+    #[arg(long, overrides_with = "normalize")]
+    no_normalize: bool,
+}
+
+impl TextArgs {
+    fn options(&self, pooling: Option<Pooling>) -> text::TextOptions {
+        text::TextOptions {
+            max_length: self.max_length,
+            pooling: match pooling {
+                None | Some(Pooling::Mean) => text::Pooling::Mean,
+                Some(Pooling::Cls) => text::Pooling::Cls,
+                Some(Pooling::Flatten) => text::Pooling::None,
+            },
+            normalize: !self.no_normalize,
+            ..Default::default()
+        }
+    }
+
+    fn columns(&self) -> TextColumns {
+        TextColumns {
+            text: self.text_column.clone(),
+            label: self.label_column.clone(),
+        }
+    }
 }
 
 /// Parses a kebab-case name of one of the core's option enums.
@@ -587,9 +648,20 @@ fn eval(
     mut cfg: EvalConfig,
     out: Option<&Path>,
 ) -> Result<()> {
-    let model_options = model_args.options()?;
+    let text = &model_args.text;
     let mut session = Session::new();
-    let info = session.load_model_with(&read(model)?, &file_name(model), &model_options)?;
+    let info = match &text.tokenizer {
+        Some(tokenizer) => session.load_text_model(
+            &read(model)?,
+            &read(tokenizer)?,
+            &file_name(model),
+            text.options(model_args.pooling),
+        )?,
+        None => {
+            let model_options = model_args.options()?;
+            session.load_model_with(&read(model)?, &file_name(model), &model_options)?
+        }
+    };
     if let Some(h) = head {
         session.load_head(&read(h)?, &file_name(h))?;
         cfg.probe = Some(ProbeSpec::OnnxHead);
@@ -597,8 +669,10 @@ fn eval(
     for note in &info.notes {
         eprintln!("note: {note}");
     }
-    let dataset = Dataset::from_path(data)?;
-    let data_info = session.set_data(dataset)?;
+    let data_info = match &text.tokenizer {
+        Some(_) => session.load_text_data(&read(data)?, &file_name(data), &text.columns())?,
+        None => session.set_data(Dataset::from_path(data)?)?,
+    };
     if let Some(path) = fidelity_ref {
         let name = file_name(path);
         let reference =
