@@ -8,7 +8,9 @@ use crate::data::Dataset;
 use crate::embfile;
 use crate::encoder::Encoder;
 use crate::npy;
+use crate::onnx_head::OnnxHead;
 use crate::preprocess::{ImageSpec, Layout};
+use crate::probe::Features;
 use crate::report::Report;
 use crate::textdata::{TextColumns, TextDataset, TextFormat};
 
@@ -16,7 +18,7 @@ use crate::textdata::{TextColumns, TextDataset, TextFormat};
 pub type Target = fn(&[u8]);
 
 /// Every fuzz target by name (the name of its harness in `fuzz/fuzz_targets/`).
-pub const TARGETS: [(&str, Target); 7] = [
+pub const TARGETS: [(&str, Target); 8] = [
     ("onnx_load", onnx_load),
     ("npy_read", npy_read),
     ("zip_dataset", zip_dataset),
@@ -24,11 +26,30 @@ pub const TARGETS: [(&str, Target); 7] = [
     ("report_json", report_json),
     ("text_data", text_data),
     ("embeddings_file", embeddings_file),
+    ("onnx_head", onnx_head),
 ];
 
 /// ONNX bytes as a user's model file: `Encoder::load`.
 pub fn onnx_load(data: &[u8]) {
     let _ = Encoder::load(data, "fuzz.onnx");
+}
+
+/// ONNX bytes as a user's head file: `OnnxHead::load`, then scoring two rows of its
+/// declared input dimension (at most 256; 4 when it declares none) into its declared
+/// classes (2 when none).
+pub fn onnx_head(data: &[u8]) {
+    let Ok(head) = OnnxHead::load(data, "fuzz-head.onnx") else {
+        return;
+    };
+    let dim = head.info().input_dim.unwrap_or(4);
+    if dim == 0 || dim > 256 {
+        return;
+    }
+    let k = head.info().n_classes.unwrap_or(2).clamp(2, 256);
+    let values = vec![0.5f32; 2 * dim];
+    if let Ok(x) = Features::new(&values, dim, "fuzz rows") {
+        let _ = head.predict(x, k);
+    }
 }
 
 /// `.npy` bytes as a user's array file: `npy::read`.

@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECONDS_EACH="${FUZZ_SECONDS:-60}"
-TARGETS="${FUZZ_TARGETS:-onnx_load npy_read zip_dataset image_preprocess report_json text_data embeddings_file}"
+TARGETS="${FUZZ_TARGETS:-onnx_load npy_read zip_dataset image_preprocess report_json text_data embeddings_file onnx_head}"
 export RUSTC_BOOTSTRAP=1
 FLAGS=(-s none -a)
 
@@ -37,6 +37,7 @@ for z in ("tests/fixtures/data/tiny.zip", "tests/fixtures/bad/bad_image.zip", "t
             open(f"{out}/{z.split('/')[-1]}-{i}-{n.split('/')[-1]}", "wb").write(f.read(n))
 PY
 for f in assets/demo/encoder.onnx tests/fixtures/bad/*.onnx; do seed onnx_load "$f"; done
+for f in tests/fixtures/head/*.onnx; do seed onnx_head "$f"; done
 for f in tests/fixtures/golden/*.npy tests/fixtures/probe/*.npy tests/fixtures/bad/*.npy; do seed npy_read "$f"; done
 for f in tests/fixtures/data/tiny.zip tests/fixtures/bad/*.zip; do seed zip_dataset "$f"; done
 # image_preprocess: 0330 = side 28, NCHW, grayscale; 0334 = side 28, NCHW, RGB.
