@@ -1,12 +1,15 @@
 //! Explicit splits (`tests/fixtures/splits`, made by `tools/make_split_fixtures.py` from
 //! tiny.zip): top-level train/ val/ test/ folders and a path,label,split manifest load the
-//! counts per class per part the script wrote.
+//! counts per class per part the script wrote, and `eval` fits on train and scores on test
+//! only, naming the split's source in the report.
 
 mod common;
 
 use std::collections::BTreeMap;
+use std::process::Command;
 
 use downstream::data::{parse_manifest, Dataset};
+use serde_json::Value;
 
 fn counts(d: &Dataset) -> BTreeMap<String, BTreeMap<String, usize>> {
     d.split_counts()
@@ -111,4 +114,60 @@ fn bad_manifests_say_where() {
         msg("path,label,split\na.png,x,train\nb.png,y,holdout\n"),
         "'m.csv' line 3: split 'holdout' is not train, val or test"
     );
+}
+
+fn eval(data: &str, seed: &str) -> Value {
+    let dir = std::env::temp_dir().join(format!("downstream-splits-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join(format!("{}-{seed}.json", data.replace('/', "_")));
+    let run = Command::new(env!("CARGO_BIN_EXE_downstream"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "eval",
+            "--model",
+            "assets/demo/encoder.onnx",
+            "--data",
+            data,
+        ])
+        .args(["--seed", seed, "--ci-resamples", "0", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap()
+}
+
+#[test]
+fn eval_fits_on_train_and_scores_on_test_only() {
+    for (file, source) in [
+        (
+            "tests/fixtures/splits/folders.zip",
+            "folders train/ val/ test/",
+        ),
+        (
+            "tests/fixtures/splits/manifest.zip",
+            "manifest 'manifest.csv'",
+        ),
+    ] {
+        let d = Dataset::from_path(&common::fixture(file)).unwrap();
+        let r = eval(file, "0");
+        assert_eq!(r["protocol"]["name"], "given_split", "{file}");
+        assert_eq!(r["protocol"]["split_source"], source, "{file}");
+        assert_eq!(r["protocol"]["n_train"], 21, "{file}");
+        assert_eq!(r["protocol"]["n_test"], 9, "{file}");
+        let test_index: Vec<usize> =
+            serde_json::from_value(r["predictions"]["test_index"].clone()).unwrap();
+        let parts: Vec<_> = test_index
+            .iter()
+            .map(|&i| d.items[i].split.map(|p| p.name()))
+            .collect();
+        assert_eq!(parts, vec![Some("test"); 9], "{file}");
+        // Another seed does not move an explicit split.
+        let again = eval(file, "3");
+        assert_eq!(again["predictions"], r["predictions"]);
+    }
 }
