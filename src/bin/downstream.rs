@@ -1,7 +1,12 @@
 //! The `downstream` command line: the same core as the page, for batch work and tests.
 #![cfg_attr(
     not(test),
-    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
 )]
 
 use std::fs;
@@ -399,7 +404,10 @@ fn embed(model: &Path, input: &Path, out: &Path) -> Result<()> {
         let labels: String = dataset
             .items
             .iter()
-            .map(|i| format!("{}\n", dataset.classes[i.label]))
+            .map(|i| {
+                let class = dataset.classes.get(i.label).map_or("", String::as_str);
+                format!("{class}\n")
+            })
             .collect();
         let data = session.set_data(dataset)?;
         session.embed_all(256, |done, total| eprint!("\rembedded {done}/{total}"))?;
@@ -420,16 +428,20 @@ fn embed(model: &Path, input: &Path, out: &Path) -> Result<()> {
     let encoder = Encoder::load(&read(model)?, &file_name(model))?;
     let arr = npy::read(&read(input)?, &file_name(input))?;
     let want = encoder.sample_shape();
-    if arr.shape.len() != want.len() + 1 || arr.shape[1..] != want[..] {
+    let Some(&n) = arr
+        .shape
+        .split_first()
+        .filter(|(_, s)| *s == &want[..])
+        .map(|(n, _)| n)
+    else {
         return Err(Error::LengthMismatch {
             what: format!("input shape {:?} vs the model's [N, {want:?}]", arr.shape),
             expected: want.iter().product(),
             got: arr.shape.iter().skip(1).product(),
         });
-    }
+    };
     let x: Vec<f32> = arr.data.iter().map(|&v| v as f32).collect();
     let emb = encoder.embed(&x)?;
-    let n = arr.shape[0];
     let d = encoder.info().embedding_dim;
     let mut buf = Vec::new();
     npy::write_f32(&mut buf, &[n, d], &emb)?;
@@ -452,7 +464,7 @@ fn score(y_true: &Path, y_pred: &Path, proba: Option<&Path>, json: bool) -> Resu
     let proba_arr = match proba {
         Some(path) => {
             let a = npy::read(&read(path)?, &file_name(path))?;
-            if a.shape.len() != 2 || a.shape[0] != t.len() || a.shape[1] != labels.len() {
+            if a.shape != [t.len(), labels.len()] {
                 return Err(Error::LengthMismatch {
                     what: format!(
                         "probability array shape {:?} vs [{} samples, {} labels]",
@@ -777,13 +789,13 @@ fn ci_line(ci: &stats::HeadlineCi) -> String {
 
 fn read_matrix(path: &Path) -> Result<(Vec<f32>, usize)> {
     let a = npy::read(&read(path)?, &file_name(path))?;
-    if a.shape.len() != 2 || a.shape[1] == 0 {
-        return Err(Error::Array {
+    match a.shape[..] {
+        [_, d] if d > 0 => Ok((a.data.iter().map(|&v| v as f32).collect(), d)),
+        _ => Err(Error::Array {
             name: file_name(path),
             detail: format!("expected a 2-D array [N, D], got shape {:?}", a.shape),
-        });
+        }),
     }
-    Ok((a.data.iter().map(|&v| v as f32).collect(), a.shape[1]))
 }
 
 struct ProbeCmd<'a> {
@@ -985,7 +997,7 @@ fn probe_cmd(a: &ProbeCmd<'_>) -> Result<()> {
             .proba
             .chunks_exact(k)
             .zip(&fitted.pred)
-            .map(|(r, &p)| r[p])
+            .map(|(r, &p)| r.get(p).copied().unwrap_or(0.0))
             .collect();
         let out = json!({
             "probe": fitted.info,
