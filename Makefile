@@ -51,7 +51,7 @@ models/efficientnet-lite0/model.onnx: tools/convert_efficientnet.py
 test-native: models
 	$(CARGO) test
 
-e2e-reports: cli
+e2e-reports: cli models
 	mkdir -p target/e2e
 	$(CLI) eval --model assets/demo/encoder.onnx --data assets/demo/digits.zip --seed 0 --out target/e2e/demo-report.json
 	$(CLI) eval --model assets/demo/encoder.onnx --data tests/fixtures/data/tiny.zip --seed 0 --out target/e2e/tiny-report.json
@@ -61,6 +61,7 @@ e2e-reports: cli
 	$(CLI) eval --model assets/demo/encoder.onnx --data assets/demo/digits.zip --seed 0 --probe centroid --out target/e2e/demo-centroid-report.json
 	$(CLI) eval --model assets/demo/encoder.onnx --data assets/demo/digits.zip --seed 0 --protocol kfold --out target/e2e/demo-kfold-report.json
 	$(CLI) eval --model assets/demo/encoder.onnx --data assets/demo/digits.zip --seed 0 --head tests/fixtures/head/digits_head_proba.onnx --out target/e2e/demo-head-report.json
+	$(CLI) eval --model models/minilm/model.onnx --tokenizer models/minilm/tokenizer.json --data tests/fixtures/text-eval/trec_small.csv --seed 0 --out target/e2e/text-trec-small-report.json
 	$(CLI) probe --data tests/fixtures/embeddings/iris.npz --seed 5 --ci-resamples 1000 --out target/e2e/iris-embeddings-report.json
 
 test-e2e: setup-browser build e2e-reports

@@ -89,6 +89,53 @@ impl Session {
         to_js(&self.inner.load_data_zip(bytes, name).map_err(js_err)?)
     }
 
+    /// Loads a text encoder: ONNX model bytes and its `tokenizer.json`, with `options`
+    /// (`TextOptions`: `max_length`, `pooling` mean|cls|none, `normalize`, …; null for
+    /// sentence-transformers' defaults); returns its `ModelInfo`. It is used instead of an
+    /// image model until one is loaded. A failure keeps the previous model.
+    pub fn load_text_model(
+        &mut self,
+        model: &[u8],
+        tokenizer: &[u8],
+        name: &str,
+        options: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let options: crate::text::TextOptions = if options.is_undefined() || options.is_null() {
+            Default::default()
+        } else {
+            serde_wasm_bindgen::from_value(options)
+                .map_err(|e| JsError::new(&format!("invalid text model options: {e}")))?
+        };
+        to_js(
+            &self
+                .inner
+                .load_text_model(model, tokenizer, name, options)
+                .map_err(js_err)?,
+        )
+    }
+
+    /// Loads a text data set (CSV with a header, or JSONL) with its text and label columns
+    /// (default `text` and `label`); returns its `DataInfo`. A failure keeps the previous data.
+    pub fn load_text_data(
+        &mut self,
+        bytes: &[u8],
+        name: &str,
+        text_column: Option<String>,
+        label_column: Option<String>,
+    ) -> Result<JsValue, JsError> {
+        let defaults = crate::textdata::TextColumns::default();
+        let columns = crate::textdata::TextColumns {
+            text: text_column.unwrap_or(defaults.text),
+            label: label_column.unwrap_or(defaults.label),
+        };
+        to_js(
+            &self
+                .inner
+                .load_text_data(bytes, name, &columns)
+                .map_err(js_err)?,
+        )
+    }
+
     /// Loads the files of a folder picked or dropped on the page: `paths` relative to the
     /// folder, their bytes one after another in `bytes`, `lengths[i]` bytes each; returns
     /// its `DataInfo`. A failure keeps the previous data.

@@ -37,6 +37,10 @@ import {
 
 const DEMO_MODEL_URL = new URL('../assets/demo/encoder.onnx', import.meta.url).href;
 const DEMO_DATA_URL = new URL('../assets/demo/digits.zip', import.meta.url).href;
+/** The text demo: all-MiniLM-L6-v2 from `make models` (served when built) on TREC-6 questions. */
+const TEXT_DEMO_MODEL_URL = new URL('../models/minilm/model.onnx', import.meta.url).href;
+const TEXT_DEMO_TOKENIZER_URL = new URL('../models/minilm/tokenizer.json', import.meta.url).href;
+const TEXT_DEMO_DATA_URL = new URL('../assets/text-demo/trec6_sample.csv', import.meta.url).href;
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -44,6 +48,12 @@ const ui = {
   modelInput: $('model-input'),
   dataInput: $('data-input'),
   dataFolder: $('data-folder'),
+  textModelFile: $('text-model-file'),
+  tokenizerFile: $('tokenizer-file'),
+  textPooling: $('text-pooling'),
+  textNormalize: $('text-normalize'),
+  textDataFile: $('text-data-file'),
+  textDemo: $('text-demo'),
   embeddingsInput: $('embeddings-input'),
   seed: $('seed'),
   testFraction: $('test-fraction'),
@@ -561,6 +571,14 @@ async function fillGallery(token, title, samples, count = samples.length) {
   for (const item of result.items) {
     const slot = slots.get(item.index);
     if (!slot) continue;
+    if (state.data?.text && /^text \d+$/.test(item.path)) {
+      // A text item: its text, as text.
+      const text = new TextDecoder().decode(item.bytes);
+      slot.thumb.replaceChildren(Object.assign(document.createElement('p'), { className: 'sample-text', textContent: text }));
+      slot.thumb.removeAttribute('aria-hidden');
+      slot.path.textContent = item.path;
+      continue;
+    }
     const ext = item.path.split('.').pop().toLowerCase();
     const url = URL.createObjectURL(new Blob([item.bytes], { type: MIME_BY_EXT[ext] ?? 'application/octet-stream' }));
     state.galleryUrls.push(url);
@@ -1090,6 +1108,112 @@ async function loadFolderFiles(entries, name) {
   refresh();
 }
 
+/** TextOptions from the page's pooling and normalise controls (sentence-transformers' other defaults). */
+function textOptions() {
+  return { max_length: 256, pooling: ui.textPooling.value, normalize: ui.textNormalize.checked, batch_size: 32, output: null, shapes: 'symbolic' };
+}
+
+/** Loads a text encoder (ONNX bytes, tokenizer {bytes, name}) with the page's text options. */
+async function loadTextModelBytes(bytes, tokenizer, name) {
+  const result = await perform({
+    start: async () => ({ model: await engine.loadTextModel(bytes, tokenizer, name, textOptions()) }),
+    describeError: (m) => (m.includes(name) ? `Could not load the text model: ${m}` : `Could not load the text model “${name}”: ${m}`),
+  });
+  if (!result) return false;
+  state.model = result.model;
+  if (state.data?.precomputed) {
+    state.data = null;
+    renderDataInfo(ui.dataInfo, null);
+  }
+  renderModelInfo(ui.modelInfo, result.model);
+  modelPanel.show(null);
+  setStatus(`Text model ${name} loaded: embedding dimension ${result.model.embedding_dim}, pooling ${textOptions().pooling}${textOptions().normalize ? ', L2-normalised' : ''}.`);
+  markStale();
+  refresh();
+  return true;
+}
+
+/** The chosen text model and tokenizer.json, once both are chosen (again on a pooling change). */
+async function loadTextModelFiles() {
+  const model = ui.textModelFile.files?.[0];
+  const tok = ui.tokenizerFile.files?.[0];
+  if (!model || !tok) {
+    if (model || tok) setStatus(model ? 'Now choose the model’s tokenizer.json.' : 'Now choose the text model (.onnx).');
+    return;
+  }
+  let bytes;
+  let tokenizer;
+  try {
+    bytes = await model.arrayBuffer();
+    tokenizer = { bytes: await tok.arrayBuffer(), name: tok.name };
+  } catch (err) {
+    showError(`Could not read the text model: ${err.message}`);
+    return;
+  }
+  await loadTextModelBytes(bytes, tokenizer, model.name);
+}
+
+/** Loads a text data set (CSV with text,label, or JSONL). */
+async function loadTextDataBytes(bytes, name) {
+  const result = await perform({
+    start: async () => ({ data: await engine.loadTextData(bytes, name) }),
+    describeError: (m) => (m.includes(name) ? `Could not load the texts: ${m}` : `Could not load the texts “${name}”: ${m}`),
+  });
+  if (!result) return false;
+  state.data = result.data;
+  ui.dataInput.value = '';
+  renderDataInfo(ui.dataInfo, result.data);
+  setStatus(`Texts ${name} loaded: ${result.data.n} texts in ${result.data.classes.length} classes.`);
+  markStale();
+  refresh();
+  return true;
+}
+
+async function loadTextDataFile() {
+  const file = ui.textDataFile.files?.[0];
+  if (!file) return;
+  let bytes;
+  try {
+    bytes = await file.arrayBuffer();
+  } catch (err) {
+    showError(`Could not read “${file.name}”: ${err.message}`);
+    return;
+  }
+  if (!(await loadTextDataBytes(bytes, file.name))) ui.textDataFile.value = '';
+}
+
+async function fetchArrayBuffer(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response.arrayBuffer();
+}
+
+/** Text demo: MiniLM (models/minilm, when served) and TREC-6 questions; then press Run. */
+async function loadTextDemo() {
+  setStatus('Fetching the text demo (all-MiniLM-L6-v2, 90 MB, and TREC-6 questions)…');
+  let files;
+  try {
+    files = await Promise.all([TEXT_DEMO_MODEL_URL, TEXT_DEMO_TOKENIZER_URL, TEXT_DEMO_DATA_URL].map(fetchArrayBuffer));
+  } catch (err) {
+    showError(`Text demo failed: ${err.message}`);
+    return;
+  }
+  const [model, tokenizer, data] = files;
+  if (!(await loadTextModelBytes(model, { bytes: tokenizer, name: 'tokenizer.json' }, 'all-MiniLM-L6-v2 model.onnx'))) return;
+  if (!(await loadTextDataBytes(data, 'trec6_sample.csv'))) return;
+  setStatus('Text demo loaded: all-MiniLM-L6-v2 and 600 TREC-6 questions in 6 classes. Press Run.');
+}
+
+/** Shows the Text demo button when models/minilm is served (make serve / make test build it). */
+async function offerTextDemo() {
+  try {
+    const response = await fetch(TEXT_DEMO_TOKENIZER_URL, { method: 'HEAD' });
+    ui.textDemo.hidden = !response.ok;
+  } catch {
+    ui.textDemo.hidden = true;
+  }
+}
+
 /** The folder picker's files: paths relative to the chosen folder, whose name names the data. */
 function loadPickedFolder() {
   const picked = [...(ui.dataFolder.files ?? [])];
@@ -1419,6 +1543,13 @@ ui.headFile.addEventListener('change', loadHeadFile);
 ui.dataInput.addEventListener('change', () => loadFile(ui.dataInput, 'data'));
 ui.embeddingsInput.addEventListener('change', loadEmbeddingsFiles);
 ui.dataFolder.addEventListener('change', loadPickedFolder);
+ui.textModelFile.addEventListener('change', loadTextModelFiles);
+ui.tokenizerFile.addEventListener('change', loadTextModelFiles);
+ui.textPooling.addEventListener('change', loadTextModelFiles);
+ui.textNormalize.addEventListener('change', loadTextModelFiles);
+ui.textDataFile.addEventListener('change', loadTextDataFile);
+ui.textDemo.addEventListener('click', loadTextDemo);
+offerTextDemo();
 document.addEventListener('keydown', (event) => {
   if (event.key !== 'Escape') return;
   if (state.cancellable !== null) cancel();

@@ -93,7 +93,7 @@ export class Engine {
     this.recovering = (async () => {
       this.main = this.startSessionWorker();
       await this.main.ready;
-      if (this.model) await this.send(this.main, 'loadModel', this.model);
+      if (this.model) await this.sendModel(this.main, this.model);
       if (this.data) await this.sendData(this.main, this.data);
       if (this.head) await this.send(this.main, 'loadHead', this.head);
       if (this.data?.precomputed) this.embedded = true;
@@ -124,6 +124,39 @@ export class Engine {
   send(client, type, file) {
     const bytes = file.bytes.slice(0);
     return client.request(type, { bytes, name: file.name, options: file.options ?? null }, { transfer: [bytes] }).promise;
+  }
+
+  /** Sends the loaded model (an image encoder, or a text encoder with its tokenizer) to a worker. */
+  sendModel(client, model) {
+    if (!model.text) return this.send(client, 'loadModel', model);
+    const bytes = model.bytes.slice(0);
+    const tokenizer = model.tokenizer.bytes.slice(0);
+    return client.request('loadTextModel', { bytes, tokenizer, name: model.name, options: model.options ?? null }, { transfer: [bytes, tokenizer] }).promise;
+  }
+
+  /**
+   * Loads a text encoder: ONNX bytes, its tokenizer.json {bytes, name}, and TextOptions
+   * ({max_length, pooling: 'mean'|'cls'|'none', normalize, batch_size, output, shapes}).
+   * Kept for helpers and restarts; a text data set goes with it.
+   */
+  async loadTextModel(bytes, tokenizer, name, options = null) {
+    const main = await this.sessionWorker();
+    const file = { bytes, tokenizer, name, options, text: true };
+    const { model } = await this.sendModel(main, file);
+    this.model = { ...file, info: model, gen: ++this.gen };
+    this.embedded = false;
+    if (this.data?.precomputed) this.data = null;
+    return model;
+  }
+
+  /** Loads a text data set (CSV or JSONL; columns {text, label}, default text and label). */
+  async loadTextData(bytes, name, columns = {}) {
+    const main = await this.sessionWorker();
+    const file = { bytes, name, columns, text: true };
+    const { data } = await this.sendData(main, file);
+    this.data = { ...file, info: data, gen: ++this.gen };
+    this.embedded = false;
+    return data;
   }
 
   /** Loads an ONNX head (embeddings to class scores) for the 'onnx_head' probe; kept for a restart. */
@@ -167,6 +200,11 @@ export class Engine {
 
   /** Sends loaded data (a zip, a folder's files, or precomputed embeddings with their labels) to a worker. */
   sendData(client, data) {
+    if (data.text) {
+      const bytes = data.bytes.slice(0);
+      const { text: textColumn = null, label: labelColumn = null } = data.columns ?? {};
+      return client.request('loadTextData', { bytes, name: data.name, textColumn, labelColumn }, { transfer: [bytes] }).promise;
+    }
     if (data.folder) {
       const bytes = data.bytes.slice(0);
       return client.request('loadFolder', { bytes, name: data.name, paths: data.paths, lengths: data.lengths }, { transfer: [bytes] }).promise;
@@ -377,7 +415,7 @@ export class Engine {
         await h.client.ready;
         if (h.model !== this.model.gen) {
           h.model = 0;
-          await this.send(h.client, 'loadModel', this.model);
+          await this.sendModel(h.client, this.model);
           h.model = this.model.gen;
         }
         if (h.data !== this.data.gen) {

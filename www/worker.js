@@ -111,6 +111,24 @@ function loadData(bytes, name) {
   return data;
 }
 
+/** A text encoder (ONNX + tokenizer.json) with `options` (TextOptions); the info's
+ * preprocessing.options carries them, so the embedding cache key does too. */
+function loadTextModel(bytes, tokenizer, name, options) {
+  const model = plain(session.load_text_model(new Uint8Array(bytes), new Uint8Array(tokenizer), name, options ?? null));
+  embedded = false;
+  embeddingDim = model.embedding_dim;
+  return { ...model, text: true, preprocessing: { options: { text: options ?? null, notes: model.notes ?? [] } } };
+}
+
+/** A text data set (CSV or JSONL) with its text and label columns. */
+function loadTextData(bytes, name, textColumn, labelColumn) {
+  const data = plain(session.load_text_data(new Uint8Array(bytes), name, textColumn ?? undefined, labelColumn ?? undefined));
+  embedded = false;
+  dataSha = data.sha256 ?? null;
+  dataN = data.n;
+  return { ...data, text: true };
+}
+
 /** A folder's files (relative paths, bytes one after another, a length per file) as the
  * data set: class folders, train/ val/ test/ folders or a manifest, as a zip would be. */
 function loadFolder(bytes, name, paths, lengths) {
@@ -299,6 +317,10 @@ async function handle(msg) {
       return { fidelity: plain(session.fidelity(new Uint8Array(msg.bytes), msg.name)) };
     case 'loadData':
       return { data: loadData(msg.bytes, msg.name) };
+    case 'loadTextModel':
+      return { model: loadTextModel(msg.bytes, msg.tokenizer, msg.name, msg.options) };
+    case 'loadTextData':
+      return { data: loadTextData(msg.bytes, msg.name, msg.textColumn, msg.labelColumn) };
     case 'loadFolder':
       return { data: loadFolder(msg.bytes, msg.name, msg.paths, msg.lengths) };
     case 'loadHead':
