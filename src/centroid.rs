@@ -1,6 +1,5 @@
 //! Nearest-centroid probe with SimpleShot's CL2N features: subtract the training mean,
 //! L2-normalise, average per class, predict the class mean nearest in Euclidean distance.
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use crate::error::{Error, Result};
 use crate::metrics::label_outside;
@@ -42,9 +41,9 @@ pub fn fit(train: Features<'_>, y: &[usize], n_classes: usize) -> Result<Nearest
             why: "a nearest-centroid probe needs training samples",
         });
     }
-    let d = train.dim;
+    let d = train.dim();
     let mut mean = vec![0.0; d];
-    for row in train.values.chunks_exact(d) {
+    for row in train.values().chunks_exact(d) {
         mean.iter_mut()
             .zip(row)
             .for_each(|(m, &v)| *m += f64::from(v));
@@ -52,7 +51,7 @@ pub fn fit(train: Features<'_>, y: &[usize], n_classes: usize) -> Result<Nearest
     mean.iter_mut().for_each(|m| *m /= n as f64);
     let mut sums = vec![vec![0.0; d]; n_classes];
     let mut counts = vec![0usize; n_classes];
-    for (row, &label) in train.values.chunks_exact(d).zip(y) {
+    for (row, &label) in train.values().chunks_exact(d).zip(y) {
         let (Some(sum), Some(count)) = (sums.get_mut(label), counts.get_mut(label)) else {
             return Err(label_outside(label));
         };
@@ -77,15 +76,15 @@ impl NearestCentroid {
     /// Euclidean distances of the CL2N test rows to every centroid, row-major
     /// `n_test x n_classes` (infinite for a class without centroid).
     pub fn distances(&self, test: Features<'_>) -> Result<Vec<f64>> {
-        if test.dim != self.dim {
+        if test.dim() != self.dim {
             return Err(Error::LengthMismatch {
                 what: "test feature dimension vs training".into(),
                 expected: self.dim,
-                got: test.dim,
+                got: test.dim(),
             });
         }
         let mut out = Vec::with_capacity(test.rows() * self.n_classes);
-        for row in test.values.chunks_exact(self.dim) {
+        for row in test.values().chunks_exact(self.dim) {
             let v = cl2n(row, &self.mean);
             out.extend(self.centroids.iter().map(|c| {
                 match c {

@@ -1,7 +1,6 @@
 //! Two reports on the same test items, side by side: McNemar's test, the paired bootstrap
 //! interval of the accuracy difference, metric deltas and the difference of the confusion
 //! matrices. The CLI's `compare` and the page's compare view both call [`compare_texts`].
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use serde::Serialize;
 use serde_json::Value;

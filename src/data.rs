@@ -1,6 +1,5 @@
 //! Labelled data sets: images from a zip archive, a folder or a folder's files with one
 //! sub-folder per class (or explicit splits), and text data sets as items.
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use std::io::{Cursor, Read};
 use std::path::Path;

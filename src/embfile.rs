@@ -1,6 +1,5 @@
 //! Precomputed embeddings with their labels: `.npy` plus a labels file, `.npz` with arrays
 //! `X` and `y`, or CSV with a label column. Every reader returns the same [`Embeddings`].
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use std::io::{Cursor, Read};
 

@@ -2,7 +2,6 @@
 //! `fuzz/fuzz_targets/<target>.rs` and replayed on the crash inputs in
 //! `tests/fixtures/fuzz-regressions/<target>/` by `tests/fuzz_regressions.rs`. Each must
 //! return (an `Ok` or an `Err` inside), never panic or hang.
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use crate::data::Dataset;
 use crate::embfile;

@@ -5,7 +5,6 @@
 //! Neighbours are ranked by similarity, highest first; equal similarities are ranked by
 //! training-row index, lowest first (a stable sort). Rows are L2-normalised; an all-zero
 //! row stays zero (scikit-learn's `normalize`), so its similarity to everything is 0.
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use crate::error::{Error, Result};
 use crate::metrics::{argmax_value, label_outside};
@@ -80,8 +79,8 @@ fn check_len(what: &str, expected: usize, got: usize) -> Result<()> {
 
 /// L2-normalised copy of the rows (norms in f64); zero rows stay zero.
 pub fn l2_normalise(x: Features<'_>) -> Vec<f32> {
-    let mut out = x.values.to_vec();
-    for row in out.chunks_exact_mut(x.dim) {
+    let mut out = x.values().to_vec();
+    for row in out.chunks_exact_mut(x.dim()) {
         let norm = row
             .iter()
             .map(|&v| f64::from(v) * f64::from(v))
@@ -103,11 +102,11 @@ fn check_inputs(
     k: usize,
 ) -> Result<()> {
     check_labels(y_train, train.rows(), n_classes, "labels vs training rows")?;
-    if test.dim != train.dim {
+    if test.dim() != train.dim() {
         return Err(Error::LengthMismatch {
             what: "test feature dimension vs training".into(),
-            expected: train.dim,
-            got: test.dim,
+            expected: train.dim(),
+            got: test.dim(),
         });
     }
     if k == 0 {
@@ -166,7 +165,7 @@ fn for_each_neighbours(
     mut visit: impl FnMut(&mut [f64], &[Neighbour]) -> Result<()>,
 ) -> Result<()> {
     let (tr, te) = (l2_normalise(train), l2_normalise(test));
-    let d = train.dim;
+    let d = train.dim();
     let n_train = train.rows();
     let mut sims = vec![0.0f32; BLOCK * n_train];
     let mut order: Vec<Neighbour> = Vec::with_capacity(n_train);

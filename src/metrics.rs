@@ -2,7 +2,6 @@
 //!
 //! Confusion matrix: rows are true labels, columns are predicted labels, in the order
 //! of `labels` (scikit-learn's `confusion_matrix`). Zero division gives 0, never NaN.
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use std::collections::BTreeMap;
 

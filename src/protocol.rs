@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::heads::{self, Fitted, ProbeSpec};
 use crate::metrics;
-use crate::probe::{Features, LogRegConfig};
+use crate::probe::{self, Features, LogRegConfig};
 use crate::split::{stratified_holdout, Split};
 use crate::stats::MeanStd;
 
@@ -54,13 +54,8 @@ impl<'a> Labelled<'a> {
     }
 
     /// Copies of the rows `rows` (features and labels).
-    pub fn subset(&self, rows: &[usize]) -> (Vec<f32>, Vec<usize>) {
-        let d = self.x.dim;
-        let x = rows
-            .iter()
-            .flat_map(|&r| self.x.values[r * d..(r + 1) * d].iter().copied())
-            .collect();
-        (x, rows.iter().map(|&r| self.y[r]).collect())
+    pub fn subset(&self, rows: &[usize]) -> Result<(Vec<f32>, Vec<usize>)> {
+        Ok((self.x.gather(rows)?, probe::pick(self.y, rows)?))
     }
 }
 
@@ -179,11 +174,11 @@ pub fn fit_run(
     test: Labelled<'_>,
     run: String,
 ) -> Result<(RunScore, Fitted)> {
-    if train.x.dim != test.x.dim {
+    if train.x.dim() != test.x.dim() {
         return Err(Error::LengthMismatch {
             what: "test feature dimension vs training".into(),
-            expected: train.x.dim,
-            got: test.x.dim,
+            expected: train.x.dim(),
+            got: test.x.dim(),
         });
     }
     let k = train.n_classes.max(test.n_classes);
@@ -220,7 +215,7 @@ fn fit_run_rows(
     split: &Split,
     run: String,
 ) -> Result<(RunScore, Fitted)> {
-    let rows = SplitRows::of(data, split);
+    let rows = SplitRows::of(data, split)?;
     let (train, test) = rows.parts()?;
     fit_run(spec, train, test, run)
 }
@@ -254,13 +249,13 @@ struct SplitRows {
 }
 
 impl SplitRows {
-    fn of(data: Labelled<'_>, split: &Split) -> Self {
-        SplitRows {
-            dim: data.x.dim,
+    fn of(data: Labelled<'_>, split: &Split) -> Result<Self> {
+        Ok(SplitRows {
+            dim: data.x.dim(),
             n_classes: data.n_classes,
-            train: data.subset(&split.train),
-            test: data.subset(&split.test),
-        }
+            train: data.subset(&split.train)?,
+            test: data.subset(&split.test)?,
+        })
     }
 
     /// The training and test parts as labelled features.
@@ -393,13 +388,16 @@ pub fn stratified_kfold_splits(
     for idx in &mut by_class {
         idx.shuffle(&mut rng);
         for &i in idx.iter() {
-            fold_of[i] = next;
+            // `i` enumerates `labels`, as `fold_of` does.
+            if let Some(slot) = fold_of.get_mut(i) {
+                *slot = next;
+            }
             next = (next + 1) % folds;
         }
     }
     Ok((0..folds)
         .map(|f| {
-            let (test, train) = (0..labels.len()).partition(|&i| fold_of[i] == f);
+            let (test, train) = (0..labels.len()).partition(|&i| fold_of.get(i) == Some(&f));
             Split { train, test }
         })
         .collect())
@@ -485,7 +483,7 @@ pub fn few_shot_rows(
             });
         }
         idx.shuffle(&mut rng);
-        rows.extend_from_slice(&idx[..shots]);
+        rows.extend(idx.iter().take(shots));
     }
     rows.sort_unstable();
     Ok(rows)
@@ -504,9 +502,9 @@ pub fn few_shot(
     let mut first = None;
     for &s in seeds {
         let rows = few_shot_rows(train.y, train.n_classes, shots, s)?;
-        let (x, y) = train.subset(&rows);
+        let (x, y) = train.subset(&rows)?;
         let sub = Labelled::new(
-            Features::new(&x, train.x.dim, "few-shot rows")?,
+            Features::new(&x, train.x.dim(), "few-shot rows")?,
             &y,
             train.n_classes,
             "few-shot",
@@ -546,7 +544,7 @@ pub fn clip_c_search(mut val_accuracy: impl FnMut(f64) -> Result<f64>) -> Result
             best = (i, acc);
         }
     }
-    let peak = CLIP_C_GRID[best.0];
+    let peak = CLIP_C_GRID.get(best.0).copied().unwrap_or(1.0);
     let (mut left, mut right) = (1e-1 * peak, 1e1 * peak);
     let mut chosen = peak;
     for _ in 0..CLIP_STEPS {
@@ -599,8 +597,8 @@ type TrainVal = (Vec<f32>, Vec<usize>, Vec<f32>, Vec<usize>);
 /// Splits `train` into a fitting part and a stratified validation part of `val_fraction`.
 fn train_val(train: Labelled<'_>, val_fraction: f64, seed: u64) -> Result<TrainVal> {
     let split = stratified_holdout(train.y, &names(train.n_classes), val_fraction, seed)?;
-    let (xf, yf) = train.subset(&split.train);
-    let (xv, yv) = train.subset(&split.test);
+    let (xf, yf) = train.subset(&split.train)?;
+    let (xv, yv) = train.subset(&split.test)?;
     Ok((xf, yf, xv, yv))
 }
 
@@ -611,7 +609,7 @@ type Part<'a> = (&'a [f32], &'a [usize], [&'static str; 2]);
 /// scoring on `val`; returns the search and the logistic-regression probe with the chosen C.
 fn search_c<'a>(train: Labelled<'_>, fit: Part<'a>, val: Part<'a>) -> Result<(CSearch, ProbeSpec)> {
     let (max_iter, tol) = (1000, 1e-4);
-    let d = train.x.dim;
+    let d = train.x.dim();
     let part = |(x, y, [rows, name]): Part<'a>| -> Result<Labelled<'a>> {
         Labelled::new(Features::new(x, d, rows)?, y, train.n_classes, name)
     };
@@ -663,7 +661,7 @@ pub fn dinov2_linear_probe(
 ) -> Result<ProtocolResult> {
     let (max_iter, tol) = (1000, 1e-12);
     let (xf, yf, xv, yv) = train_val(train, 0.1, seed)?;
-    let d = train.x.dim;
+    let d = train.x.dim();
     let fit_part = Labelled::new(
         Features::new(&xf, d, "fitting rows")?,
         &yf,
@@ -748,16 +746,17 @@ pub fn mteb(
             .iter()
             .copied()
             .filter(|&r| {
-                taken.get_mut(train.y[r]).is_some_and(|t| {
+                let label = train.y.get(r).copied().unwrap_or(usize::MAX);
+                taken.get_mut(label).is_some_and(|t| {
                     *t += 1;
                     *t <= samples_per_label
                 })
             })
             .collect();
         rows.sort_unstable();
-        let (x, y) = train.subset(&rows);
+        let (x, y) = train.subset(&rows)?;
         let sub = Labelled::new(
-            Features::new(&x, train.x.dim, "undersampled rows")?,
+            Features::new(&x, train.x.dim(), "undersampled rows")?,
             &y,
             train.n_classes,
             "train",
@@ -794,10 +793,12 @@ pub fn vtab_1k(train: Labelled<'_>, test: Labelled<'_>, seed: u64) -> Result<Pro
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut order: Vec<usize> = (0..train.x.rows()).collect();
     order.shuffle(&mut rng);
-    let d = train.x.dim;
-    let (x800, y800) = train.subset(&order[..800]);
-    let (x200, y200) = train.subset(&order[800..1000]);
-    let (x1000, y1000) = train.subset(&order[..1000]);
+    let d = train.x.dim();
+    order.truncate(1000);
+    let (first800, next200) = order.split_at(800);
+    let (x800, y800) = train.subset(first800)?;
+    let (x200, y200) = train.subset(next200)?;
+    let (x1000, y1000) = train.subset(&order)?;
     let (search, spec) = search_c(
         train,
         (&x800, &y800, ["train800", "train800"]),
@@ -866,7 +867,7 @@ pub fn senteval_with_splits(
     mut inner: impl FnMut(usize, &[usize]) -> Result<Vec<Split>>,
     lr: LogRegConfig,
 ) -> Result<ProtocolResult> {
-    let d = data.x.dim;
+    let d = data.x.dim();
     let spec = |c| {
         ProbeSpec::logistic(LogRegConfig {
             c,
@@ -877,7 +878,7 @@ pub fn senteval_with_splits(
     check_splits(outer, data.x.rows())?;
     let (mut runs, mut searches, mut fits) = (Vec::new(), Vec::new(), Vec::new());
     for (f, split) in outer.iter().enumerate() {
-        let (xtr, ytr) = data.subset(&split.train);
+        let (xtr, ytr) = data.subset(&split.train)?;
         let train = Labelled::new(
             Features::new(&xtr, d, "outer training rows")?,
             &ytr,
@@ -1056,7 +1057,7 @@ impl ProtocolSpec {
         test_fraction: f64,
         seed: u64,
     ) -> Result<Option<ProtocolRun>> {
-        let rows = SplitRows::of(data, split);
+        let rows = SplitRows::of(data, split)?;
         let (train, test) = rows.parts()?;
         let all_rows: Vec<usize> = (0..data.x.rows()).collect();
         let mut few_shot_points = Vec::new();

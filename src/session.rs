@@ -12,7 +12,7 @@ use crate::heads::{self, ProbeSpec};
 use crate::metrics::{self, Proba};
 use crate::onnx_head::{HeadInfo, OnnxHead};
 use crate::preprocess::{Layout, Preprocessing};
-use crate::probe::{Features, LogRegConfig};
+use crate::probe::{self, Features, LogRegConfig};
 use crate::protocol::{Labelled, ProtocolSpec, SENTEVAL_SEED};
 use crate::report::{Baselines, Predictions, Protocol, Report, Tool, SCHEMA, VERSION};
 use crate::split;
@@ -319,8 +319,12 @@ impl Session {
         let (encoder, data) = self.check_range(start, end)?;
         let spec = *encoder.spec();
         let mut inputs = vec![0.0f32; (end - start) * spec.len()];
-        for (item, out) in data.items[start..end]
+        // `check_range` checked start <= end <= items.
+        for (item, out) in data
+            .items
             .iter()
+            .skip(start)
+            .take(end - start)
             .zip(inputs.chunks_exact_mut(spec.len()))
         {
             encoder.preprocess(&item.bytes, &item.path, out)?;
@@ -339,14 +343,14 @@ impl Session {
         let (encoder, data) = self.parts()?;
         let emb = encoder.embed(&inputs)?;
         let dim = encoder.info().embedding_dim;
-        if let Some(pos) = emb.iter().position(|v| !v.is_finite()) {
+        if let Some((pos, &bad)) = emb.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             let row = start + pos / dim;
             let path = data.items.get(row).map_or("?", |i| i.path.as_str());
             return Err(Error::NonFinite {
                 what: format!("the embedding of '{path}'"),
                 row,
                 col: pos % dim,
-                value: f64::from(emb[pos]),
+                value: f64::from(bad),
             });
         }
         Ok(emb)
@@ -364,12 +368,12 @@ impl Session {
                 got: embeddings.len(),
             });
         }
-        if let Some(pos) = embeddings.iter().position(|v| !v.is_finite()) {
+        if let Some((pos, &bad)) = embeddings.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return Err(Error::NonFinite {
                 what: "the installed embeddings".into(),
                 row: pos / dim,
                 col: pos % dim,
-                value: f64::from(embeddings[pos]),
+                value: f64::from(bad),
             });
         }
         self.embeddings = embeddings;
@@ -406,11 +410,6 @@ impl Session {
         let dim = model.embedding_dim;
         let labels = data.labels();
         let split = split::for_data(data, cfg.test_fraction, cfg.seed)?;
-        let gather = |rows: &[usize]| -> Vec<f32> {
-            rows.iter()
-                .flat_map(|&r| self.embeddings[r * dim..(r + 1) * dim].iter().copied())
-                .collect()
-        };
         let k = data.classes.len();
         let probe = cfg.probe_spec();
         let all = Labelled::new(
@@ -454,8 +453,9 @@ impl Session {
                 (run.train_rows, run.test_rows, run.fitted)
             }
             None => {
-                let y_train: Vec<usize> = split.train.iter().map(|&r| labels[r]).collect();
-                let (x_train, x_test) = (gather(&split.train), gather(&split.test));
+                let y_train = probe::pick(&labels, &split.train)?;
+                let x_train = probe::gather_rows(&self.embeddings, dim, &split.train)?;
+                let x_test = probe::gather_rows(&self.embeddings, dim, &split.test)?;
                 let train = Features::new(&x_train, dim, "training embeddings")?;
                 let test = Features::new(&x_test, dim, "test embeddings")?;
                 let fitted = match (&probe, &self.head) {
@@ -468,13 +468,13 @@ impl Session {
         };
         protocol.n_train = train_rows.len();
         protocol.n_test = test_rows.len();
-        let y_train: Vec<usize> = train_rows.iter().map(|&r| labels[r]).collect();
-        let y_test: Vec<usize> = test_rows.iter().map(|&r| labels[r]).collect();
+        let y_train = probe::pick(&labels, &train_rows)?;
+        let y_test = probe::pick(&labels, &test_rows)?;
         let (y_pred, proba) = (fitted.pred, fitted.proba);
         let confidence = proba
             .chunks_exact(k)
             .zip(&y_pred)
-            .map(|(row, &p)| row[p])
+            .map(|(row, &p)| row.get(p).copied().unwrap_or(0.0))
             .collect();
         let proba = Proba {
             values: &proba,

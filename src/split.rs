@@ -1,5 +1,4 @@
 //! Train/test splits: a data set's explicit one, or a seeded stratified hold-out.
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;

@@ -1,6 +1,5 @@
 //! Statistics on test predictions: seeded bootstrap confidence intervals (percentile and
 //! BCa), McNemar's test and the paired bootstrap of an accuracy difference.
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -1,6 +1,5 @@
 //! The text encoder: a Hugging Face `tokenizer.json` and an ONNX transformer run by tract,
 //! pooled (mean over the attention mask, CLS, or none) and optionally L2-normalised.
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use std::cell::RefCell;
 use std::sync::Arc;

@@ -1,5 +1,4 @@
 //! Labelled text data sets: `text,label` CSV (header detected) or JSONL (`{"text": …, "label": …}`).
-#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use std::collections::BTreeMap;
 

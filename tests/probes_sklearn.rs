@@ -304,8 +304,8 @@ fn clip_linear_probe_reaches_scikit_learn_accuracy_on_digits() {
         "train",
     )
     .unwrap();
-    let (xf, yf) = train.subset(&fit_index);
-    let (xv, yv) = train.subset(&val_index);
+    let (xf, yf) = train.subset(&fit_index).unwrap();
+    let (xv, yv) = train.subset(&val_index).unwrap();
     let fit_part = Labelled::new(Features::new(&xf, ds.d, "fit").unwrap(), &yf, 10, "fit").unwrap();
     let val = Labelled::new(Features::new(&xv, ds.d, "val").unwrap(), &yv, 10, "val").unwrap();
     let lr = |c: f64| LogRegConfig {

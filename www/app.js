@@ -169,8 +169,7 @@ function showError(text) {
   state.hasError = true;
   ui.error.textContent = text;
   ui.error.hidden = false;
-  renderMetricHelp(ui.metricHelp);
-refresh();
+  refresh();
 }
 
 function clearError() {
@@ -225,8 +224,7 @@ engine.ready.then(
   () => {
     state.ready = true;
     setStatus('Ready. Run the demo, or choose a model and a zip of labelled images.');
-    renderMetricHelp(ui.metricHelp);
-refresh();
+    refresh();
     if (location.hash.length > 1) openReportFromHash();
     else openClassroomLink();
   },
@@ -242,13 +240,11 @@ refresh();
  */
 async function perform({ start, describeError }) {
   state.busy += 1;
-  renderMetricHelp(ui.metricHelp);
-refresh();
+  refresh();
   const job = start();
   const { promise, cancel = null } = job instanceof Promise ? { promise: job } : job;
   if (cancel) state.cancellable = cancel;
-  renderMetricHelp(ui.metricHelp);
-refresh();
+  refresh();
   try {
     const result = await promise;
     clearError();
@@ -267,8 +263,7 @@ refresh();
     if (state.cancellable === cancel) state.cancellable = null;
     state.busy -= 1;
     setProgress(ui.progress, ui.progressText);
-    renderMetricHelp(ui.metricHelp);
-refresh();
+    refresh();
   }
 }
 
@@ -927,8 +922,7 @@ async function runDemo() {
   ui.modelInput.value = '';
   ui.dataInput.value = '';
   showReport(result.report, result.reportJson, { seconds: (performance.now() - started) / 1000, run: result.run });
-  renderMetricHelp(ui.metricHelp);
-refresh();
+  refresh();
 }
 
 async function runEvaluate() {
@@ -943,8 +937,7 @@ async function runEvaluate() {
   if (!result) return;
   showReport(result.report, result.reportJson, { seconds: (performance.now() - started) / 1000, run: result.run });
   noteProtocol(result.report.protocol);
-  renderMetricHelp(ui.metricHelp);
-refresh();
+  refresh();
 }
 
 /** Loads the chosen ONNX head into the engine; a bad head is refused and the previous one stays. */
@@ -988,8 +981,7 @@ async function loadFile(input, kind) {
   if (!file) return;
   const what = kind === 'model' ? 'model' : 'data';
   state.busy += 1; // before the await, so Run is disabled at once
-  renderMetricHelp(ui.metricHelp);
-refresh();
+  refresh();
   setStatus(`Reading ${file.name}…`);
   let bytes;
   try {
@@ -1025,8 +1017,7 @@ refresh();
     setStatus(`Data ${file.name} loaded: ${result.data.n} images in ${result.data.classes.length} classes.`);
   }
   markStale();
-  renderMetricHelp(ui.metricHelp);
-refresh();
+  refresh();
 }
 
 /** Loads the chosen precomputed embeddings: one .npz or .csv, or a .npy with its labels (.txt). */
@@ -1333,8 +1324,7 @@ async function openReportText(text, source, errorPrefix) {
   });
   if (!result) return false;
   showReport(result.report, text, { source });
-  renderMetricHelp(ui.metricHelp);
-refresh();
+  refresh();
   return true;
 }
 
@@ -1442,8 +1432,7 @@ async function openClassroomLink() {
   } else {
     setStatus(`Loaded ${result.model.name} and ${result.data.name}. Press Run to evaluate.`);
   }
-  renderMetricHelp(ui.metricHelp);
-refresh();
+  refresh();
 }
 
 function onDrop(event) {

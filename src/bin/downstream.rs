@@ -899,10 +899,10 @@ fn probe_protocol(
     test: Labelled<'_>,
 ) -> Result<()> {
     let (n_train, n) = (train.y.len(), train.y.len() + test.y.len());
-    let x: Vec<f32> = [train.x.values, test.x.values].concat();
+    let x: Vec<f32> = [train.x.values(), test.x.values()].concat();
     let y: Vec<usize> = [train.y, test.y].concat();
     let all = Labelled::new(
-        Features::new(&x, train.x.dim, "training and test rows")?,
+        Features::new(&x, train.x.dim(), "training and test rows")?,
         &y,
         train.n_classes,
         "training and test rows",
