@@ -221,14 +221,7 @@ fn assemble(
     classes.sort();
     classes.dedup();
     if classes.len() < 2 {
-        return Err(Error::TooFewClasses {
-            count: classes.len(),
-            classes: classes
-                .iter()
-                .map(|c| format!("'{c}'"))
-                .collect::<Vec<_>>()
-                .join(", "),
-        });
+        return Err(Error::too_few_classes(&classes));
     }
     labelled.sort_by(|a, b| a.1.cmp(&b.1));
     let items = labelled
@@ -442,15 +435,9 @@ fn assemble_manifest(
     present.sort_unstable();
     present.dedup();
     if present.len() < 2 {
-        return Err(Error::TooFewClasses {
-            count: present.len(),
-            classes: present
-                .iter()
-                .filter_map(|&c| classes.get(c))
-                .map(|c| format!("'{c}'"))
-                .collect::<Vec<_>>()
-                .join(", "),
-        });
+        return Err(Error::too_few_classes(
+            present.iter().filter_map(|&c| classes.get(c)),
+        ));
     }
     items.sort_by(|a, b| a.path.cmp(&b.path));
     skipped.sort_by(|a, b| a.path.cmp(&b.path));
@@ -597,14 +584,7 @@ impl Dataset {
         classes.sort();
         classes.dedup();
         if classes.len() < 2 {
-            return Err(Error::TooFewClasses {
-                count: classes.len(),
-                classes: classes
-                    .iter()
-                    .map(|c| format!("'{c}'"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            });
+            return Err(Error::too_few_classes(&classes));
         }
         let items = labels
             .iter()

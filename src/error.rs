@@ -114,6 +114,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// Too few classes: `classes` are the ones present, each shown quoted.
+    pub fn too_few_classes<S: std::fmt::Display>(classes: impl IntoIterator<Item = S>) -> Self {
+        let quoted: Vec<String> = classes.into_iter().map(|c| format!("'{c}'")).collect();
+        Error::TooFewClasses {
+            count: quoted.len(),
+            classes: quoted.join(", "),
+        }
+    }
+
     /// An I/O error on `path`.
     pub fn io(path: impl std::fmt::Display, e: impl std::fmt::Display) -> Self {
         Error::Io {

@@ -60,6 +60,14 @@ fn check_declared_shape(bytes: &[u8]) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// The array's values of element type `T`, widened to f64.
+fn widen<T: npyz::Deserialize>(
+    npy: npyz::NpyFile<&[u8]>,
+    to_f64: impl Fn(T) -> f64,
+) -> std::io::Result<Vec<f64>> {
+    Ok(npy.into_vec::<T>()?.into_iter().map(to_f64).collect())
+}
+
 /// Reads a float32, float64 or integer `.npy` array.
 pub fn read(bytes: &[u8], name: &str) -> Result<Array> {
     let bad = |detail: String| Error::Array {
@@ -82,61 +90,22 @@ pub fn read(bytes: &[u8], name: &str) -> Result<Array> {
     let descr = npy.dtype().descr().trim_matches('\'').to_string();
     let read_err = |e: std::io::Error| bad(format!("truncated or corrupt data: {e}"));
     let data: Vec<f64> = match descr.as_str() {
-        "<f4" => npy
-            .into_vec::<f32>()
-            .map_err(read_err)?
-            .into_iter()
-            .map(f64::from)
-            .collect(),
-        "<f8" => npy.into_vec::<f64>().map_err(read_err)?,
-        "<i8" => npy
-            .into_vec::<i64>()
-            .map_err(read_err)?
-            .into_iter()
-            .map(|v| v as f64)
-            .collect(),
-        "<i4" => npy
-            .into_vec::<i32>()
-            .map_err(read_err)?
-            .into_iter()
-            .map(f64::from)
-            .collect(),
-        "<i2" => npy
-            .into_vec::<i16>()
-            .map_err(read_err)?
-            .into_iter()
-            .map(f64::from)
-            .collect(),
-        "|i1" => npy
-            .into_vec::<i8>()
-            .map_err(read_err)?
-            .into_iter()
-            .map(f64::from)
-            .collect(),
-        "|u1" => npy
-            .into_vec::<u8>()
-            .map_err(read_err)?
-            .into_iter()
-            .map(f64::from)
-            .collect(),
-        "<u4" => npy
-            .into_vec::<u32>()
-            .map_err(read_err)?
-            .into_iter()
-            .map(f64::from)
-            .collect(),
-        "<u8" => npy
-            .into_vec::<u64>()
-            .map_err(read_err)?
-            .into_iter()
-            .map(|v| v as f64)
-            .collect(),
+        "<f4" => widen(npy, f64::from as fn(f32) -> f64),
+        "<f8" => npy.into_vec::<f64>(),
+        "<i8" => widen(npy, |v: i64| v as f64),
+        "<i4" => widen(npy, f64::from as fn(i32) -> f64),
+        "<i2" => widen(npy, f64::from as fn(i16) -> f64),
+        "|i1" => widen(npy, f64::from as fn(i8) -> f64),
+        "|u1" => widen(npy, f64::from as fn(u8) -> f64),
+        "<u4" => widen(npy, f64::from as fn(u32) -> f64),
+        "<u8" => widen(npy, |v: u64| v as f64),
         other => {
             return Err(bad(format!(
                 "element type {other} is not supported; use float32 or float64"
             )))
         }
-    };
+    }
+    .map_err(read_err)?;
     if Some(data.len()) != shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)) {
         return Err(bad(format!(
             "shape {shape:?} does not match its {} values",

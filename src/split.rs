@@ -104,14 +104,7 @@ pub fn stratified_holdout(
         .map(|(c, _)| c)
         .collect();
     if present.len() < 2 {
-        return Err(Error::TooFewClasses {
-            count: present.len(),
-            classes: present
-                .iter()
-                .map(|c| format!("'{c}'"))
-                .collect::<Vec<_>>()
-                .join(", "),
-        });
+        return Err(Error::too_few_classes(&present));
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let (mut train, mut test) = (Vec::new(), Vec::new());
