@@ -717,18 +717,7 @@ fn eval(
         (Some(i), _) => format!(", {i} iterations, not converged"),
         _ => String::new(),
     };
-    println!(
-        "\naccuracy {:.4}  macro F1 {:.4}  (seed {}, {} train / {} test, probe {}{fit})",
-        report.metrics.accuracy,
-        report.metrics.macro_f1,
-        report.protocol.seed,
-        report.protocol.n_train,
-        report.protocol.n_test,
-        report.probe.kind,
-    );
-    if let Some(ci) = &report.metrics.ci {
-        println!("{}", ci_line(ci));
-    }
+    print_headline(report, &fit);
     let p = &report.protocol;
     if let (Some(from), Some(acc), Some(f1)) = (&p.metrics_from, &p.accuracy, &p.macro_f1) {
         println!("protocol {}: the metrics above are of {from}", p.name);
@@ -771,6 +760,23 @@ fn eval(
         println!("report written to {}", path.display());
     }
     Ok(())
+}
+
+/// The report's headline (accuracy, macro F1, split, probe and `probe_note`) and its
+/// confidence intervals.
+fn print_headline(report: &downstream::report::Report, probe_note: &str) {
+    println!(
+        "\naccuracy {:.4}  macro F1 {:.4}  (seed {}, {} train / {} test, probe {}{probe_note})",
+        report.metrics.accuracy,
+        report.metrics.macro_f1,
+        report.protocol.seed,
+        report.protocol.n_train,
+        report.protocol.n_test,
+        report.probe.kind,
+    );
+    if let Some(ci) = &report.metrics.ci {
+        println!("{}", ci_line(ci));
+    }
 }
 
 fn ci_line(ci: &stats::HeadlineCi) -> String {
@@ -866,18 +872,7 @@ fn probe_split_cmd(
         println!("{}", report.to_json());
     } else {
         print!("{}", metrics::classification_report(&report.metrics));
-        println!(
-            "\naccuracy {:.4}  macro F1 {:.4}  (seed {}, {} train / {} test, probe {})",
-            report.metrics.accuracy,
-            report.metrics.macro_f1,
-            report.protocol.seed,
-            report.protocol.n_train,
-            report.protocol.n_test,
-            report.probe.kind,
-        );
-        if let Some(ci) = &report.metrics.ci {
-            println!("{}", ci_line(ci));
-        }
+        print_headline(report, "");
         for w in &report.metrics.warnings {
             eprintln!("warning: {w}");
         }
