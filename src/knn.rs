@@ -197,6 +197,52 @@ fn for_each_neighbours(
     Ok(())
 }
 
+/// Which k-NN probe ranks and weighs the neighbours, with its parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum KnnRule {
+    /// DINO's weighted vote: weight `exp(sim / temperature)` ([`weighted`]).
+    Weighted { k: usize, temperature: f64 },
+    /// The plain vote: weight 1 ([`vote`]).
+    Vote { k: usize },
+}
+
+impl KnnRule {
+    /// Neighbours per test row.
+    pub fn k(&self) -> usize {
+        match *self {
+            KnnRule::Weighted { k, .. } | KnnRule::Vote { k } => k,
+        }
+    }
+
+    /// A neighbour's vote for its class given its similarity.
+    fn weight(&self, sim: f32) -> f64 {
+        match *self {
+            KnnRule::Weighted { temperature, .. } => (f64::from(sim) / temperature).exp(),
+            KnnRule::Vote { .. } => 1.0,
+        }
+    }
+
+    fn check(
+        &self,
+        train: Features<'_>,
+        y_train: &[usize],
+        test: Features<'_>,
+        n_classes: usize,
+    ) -> Result<()> {
+        check_inputs(train, y_train, test, n_classes, self.k())?;
+        if let KnnRule::Weighted { temperature, .. } = *self {
+            if !(temperature.is_finite() && temperature > 0.0) {
+                return Err(Error::InvalidParameter {
+                    name: "temperature",
+                    value: temperature.to_string(),
+                    why: "must be a positive finite number",
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 /// DINO's weighted k-NN (`dino/eval_knn.py`): each of the `k` most similar training rows
 /// votes for its class with weight `exp(sim / temperature)`; scores are the class weight
 /// sums divided by their total.
@@ -208,17 +254,9 @@ pub fn weighted(
     k: usize,
     temperature: f64,
 ) -> Result<KnnPrediction> {
-    check_inputs(train, y_train, test, n_classes, k)?;
-    if !(temperature.is_finite() && temperature > 0.0) {
-        return Err(Error::InvalidParameter {
-            name: "temperature",
-            value: temperature.to_string(),
-            why: "must be a positive finite number",
-        });
-    }
-    neighbour_scores(train, y_train, test, n_classes, k, |sim| {
-        (f64::from(sim) / temperature).exp()
-    })
+    let rule = KnnRule::Weighted { k, temperature };
+    rule.check(train, y_train, test, n_classes)?;
+    neighbour_scores(train, y_train, test, n_classes, rule)
 }
 
 /// The plain k-NN vote (tfjs KNN classifier / Teachable Machine; scikit-learn's
@@ -232,33 +270,77 @@ pub fn vote(
     n_classes: usize,
     k: usize,
 ) -> Result<KnnPrediction> {
-    check_inputs(train, y_train, test, n_classes, k)?;
+    let rule = KnnRule::Vote { k };
+    rule.check(train, y_train, test, n_classes)?;
     // The k votes sum to exactly k, so the scores are votes / k.
-    neighbour_scores(train, y_train, test, n_classes, k, |_| 1.0)
+    neighbour_scores(train, y_train, test, n_classes, rule)
 }
 
-/// Scores each test row by the summed `weight(similarity)` of its `k` nearest training
+/// One of a test row's `k` nearest training rows, as the probe ranked and weighed it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RankedNeighbour {
+    /// Training row index (into the `train` rows).
+    pub row: usize,
+    /// Cosine similarity to the test row (f32, as ranked).
+    pub similarity: f32,
+    /// Its class index.
+    pub label: usize,
+    /// Its vote for `label`: `exp(similarity / T)` for the weighted k-NN, 1 for the plain
+    /// vote. A test row's scores are its class weight sums divided by their total.
+    pub weight: f64,
+}
+
+/// The `k` nearest training rows of every test row (one list per test row, most similar
+/// first, equal similarities by lowest training row), exactly as [`weighted`] or
+/// [`vote`] rank them and with the weight each votes with. Inputs are checked as there.
+pub fn neighbours(
+    train: Features<'_>,
+    y_train: &[usize],
+    test: Features<'_>,
+    n_classes: usize,
+    rule: KnnRule,
+) -> Result<Vec<Vec<RankedNeighbour>>> {
+    rule.check(train, y_train, test, n_classes)?;
+    let mut out = Vec::with_capacity(test.rows());
+    // One unused score per row: the ranking does not depend on the score rows.
+    let mut scratch = vec![0.0f64; test.rows()];
+    for_each_neighbours(train, y_train, test, rule.k(), &mut scratch, 1, |_, nb| {
+        out.push(
+            nb.iter()
+                .map(|n| RankedNeighbour {
+                    row: n.index,
+                    similarity: n.sim,
+                    label: n.label,
+                    weight: rule.weight(n.sim),
+                })
+                .collect(),
+        );
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Scores each test row by the summed `rule.weight(similarity)` of its `k` nearest training
 /// rows per class, divided by their total, and predicts the highest (ties to the lowest
-/// class index). Inputs are checked by [`check_inputs`].
+/// class index). Inputs are checked by [`KnnRule::check`].
 fn neighbour_scores(
     train: Features<'_>,
     y_train: &[usize],
     test: Features<'_>,
     n_classes: usize,
-    k: usize,
-    weight: impl Fn(f32) -> f64,
+    rule: KnnRule,
 ) -> Result<KnnPrediction> {
     let mut scores = vec![0.0f64; test.rows() * n_classes];
     for_each_neighbours(
         train,
         y_train,
         test,
-        k,
+        rule.k(),
         &mut scores,
         n_classes,
         |row, nb| {
             for n in nb {
-                *row.get_mut(n.label).ok_or_else(|| label_outside(n.label))? += weight(n.sim);
+                *row.get_mut(n.label).ok_or_else(|| label_outside(n.label))? += rule.weight(n.sim);
             }
             let total: f64 = row.iter().sum();
             row.iter_mut().for_each(|v| *v /= total);
@@ -310,5 +392,119 @@ mod tests {
         .unwrap();
         assert_eq!(p.pred, vec![0]);
         assert!((p.scores.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    }
+
+    /// Deterministic rows in [-1, 1) with every third training row repeated, so that
+    /// neighbours tie on similarity.
+    fn rows(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+        let mut state = seed;
+        let mut out: Vec<f32> = (0..n * dim)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect();
+        for r in (3..n).step_by(3) {
+            let (head, tail) = out.split_at_mut(r * dim);
+            tail[..dim].copy_from_slice(&head[(r - 1) * dim..r * dim]);
+        }
+        out
+    }
+
+    #[test]
+    fn neighbours_votes_reproduce_the_probe_scores() {
+        let (dim, n_classes) = (5, 4);
+        let train = rows(60, dim, 1);
+        let y: Vec<usize> = (0..60).map(|i| (i * 7 + i / 5) % n_classes).collect();
+        // The test rows include copies of training rows (similarity 1, ties with repeats).
+        let mut test = rows(25, dim, 2);
+        test.extend_from_slice(&train[..3 * dim]);
+        let tr = Features::new(&train, dim, "train").unwrap();
+        let te = Features::new(&test, dim, "test").unwrap();
+        let rules = [
+            KnnRule::Vote { k: VOTE_K },
+            KnnRule::Vote { k: 60 },
+            KnnRule::Weighted {
+                k: DINO_K,
+                temperature: DINO_TEMPERATURE,
+            },
+        ];
+        for rule in rules {
+            let p = match rule {
+                KnnRule::Vote { k } => vote(tr, &y, te, n_classes, k).unwrap(),
+                KnnRule::Weighted { k, temperature } => {
+                    weighted(tr, &y, te, n_classes, k, temperature).unwrap()
+                }
+            };
+            let nbs = neighbours(tr, &y, te, n_classes, rule).unwrap();
+            assert_eq!(nbs.len(), te.rows());
+            let (tr_n, te_n) = (l2_normalise(tr), l2_normalise(te));
+            for ((nb, scores), q) in nbs
+                .iter()
+                .zip(p.scores.chunks_exact(n_classes))
+                .zip(te_n.chunks_exact(dim))
+            {
+                assert_eq!(nb.len(), rule.k(), "{rule:?}");
+                // The neighbours' votes, summed per class in rank order and normalised,
+                // are the probe's scores bit for bit.
+                let mut votes = vec![0.0f64; n_classes];
+                for n in nb {
+                    assert_eq!(n.label, y[n.row]);
+                    assert_eq!(n.similarity, dot(q, &tr_n[n.row * dim..(n.row + 1) * dim]));
+                    let w = match rule {
+                        KnnRule::Vote { .. } => 1.0,
+                        KnnRule::Weighted { temperature, .. } => {
+                            (f64::from(n.similarity) / temperature).exp()
+                        }
+                    };
+                    assert_eq!(n.weight, w);
+                    votes[n.label] += n.weight;
+                }
+                let total: f64 = votes.iter().sum();
+                votes.iter_mut().for_each(|v| *v /= total);
+                assert_eq!(votes, scores, "{rule:?}");
+                // Ranked by similarity, then by lowest row; nobody left out ranks higher.
+                for pair in nb.windows(2) {
+                    let (a, b) = (pair[0], pair[1]);
+                    assert!(
+                        a.similarity > b.similarity
+                            || (a.similarity == b.similarity && a.row < b.row)
+                    );
+                }
+                let last = nb[nb.len() - 1];
+                for (row, t) in tr_n.chunks_exact(dim).enumerate() {
+                    if nb.iter().any(|n| n.row == row) {
+                        continue;
+                    }
+                    let sim = dot(q, t);
+                    assert!(sim < last.similarity || (sim == last.similarity && row > last.row));
+                }
+            }
+        }
+        // The copied training rows find themselves (or an equal earlier copy) first.
+        let vote3 = neighbours(tr, &y, te, n_classes, KnnRule::Vote { k: 3 }).unwrap();
+        assert_eq!(vote3[25][0].row, 0);
+        assert_eq!(vote3[27][0].row, 2);
+        assert!((vote3[25][0].similarity - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn neighbours_refuse_what_the_probes_refuse() {
+        let train = [1.0f32, 0.0, 0.0, 1.0];
+        let tr = Features::new(&train, 2, "train").unwrap();
+        let te = Features::new(&train[..2], 2, "test").unwrap();
+        for rule in [
+            KnnRule::Vote { k: 0 },
+            KnnRule::Vote { k: 3 },
+            KnnRule::Weighted {
+                k: 1,
+                temperature: 0.0,
+            },
+        ] {
+            assert!(neighbours(tr, &[0, 1], te, 2, rule).is_err(), "{rule:?}");
+        }
+        assert!(neighbours(tr, &[0, 2], te, 2, KnnRule::Vote { k: 1 }).is_err());
     }
 }

@@ -9,6 +9,7 @@ use crate::embfile;
 use crate::encoder::{self, Encoder, Fidelity, ModelInfo, ModelOptions, Pooling};
 use crate::error::{Error, Result};
 use crate::heads::{self, ProbeSpec};
+use crate::knn::{self, KnnRule};
 use crate::metrics::{self, Proba};
 use crate::onnx_head::{HeadInfo, OnnxHead};
 use crate::preprocess::{Layout, Preprocessing};
@@ -104,6 +105,28 @@ pub struct Session {
     head: Option<OnnxHead>,
     /// A text encoder, used instead of `encoder` when loaded last.
     text: Option<TextModel>,
+    /// The last report's k-NN probe and training rows, for [`Session::neighbours`].
+    knn: Option<KnnFit>,
+}
+
+/// What [`Session::neighbours`] needs of a hold-out evaluation with a k-NN probe.
+struct KnnFit {
+    rule: KnnRule,
+    /// Data-set items of the training rows, in the order the probe saw them.
+    train_rows: Vec<usize>,
+}
+
+/// One of a test item's `k` nearest training items, as the k-NN probe ranked it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct NeighbourItem {
+    /// The training item's index in the data set.
+    pub item_index: usize,
+    /// Cosine similarity to the test item.
+    pub similarity: f32,
+    /// Its vote: `exp(similarity / T)` (weighted k-NN) or 1 (plain vote).
+    pub weight: f64,
+    /// Its class index.
+    pub label: usize,
 }
 
 /// A loaded text encoder (ONNX + `tokenizer.json`) and what the report says made the embeddings.
@@ -231,6 +254,7 @@ impl Session {
         let info = data.info();
         self.data = Some(data);
         self.precomputed = Some((model, preprocessing));
+        self.knn = None;
         self.embedded = emb.n();
         self.embeddings = emb.x;
         Ok(info)
@@ -259,6 +283,7 @@ impl Session {
     fn reset_embeddings(&mut self) {
         self.embeddings.clear();
         self.embedded = 0;
+        self.knn = None;
     }
 
     fn parts(&self) -> Result<(&Encoder, &Dataset)> {
@@ -403,6 +428,7 @@ impl Session {
         cfg: &EvalConfig,
         on_iter: impl FnMut(usize, f64) -> bool,
     ) -> Result<&Report> {
+        self.knn = None;
         let (model, preprocessing, data) = self.described()?;
         if self.embedded != data.items.len() || data.items.is_empty() {
             return Err(Error::NotReady("embed the data set before evaluating"));
@@ -421,6 +447,13 @@ impl Session {
         let run = cfg
             .protocol
             .run(&probe, all, &split, cfg.test_fraction, cfg.seed)?;
+        let knn_rule = match (&run, probe) {
+            (None, ProbeSpec::KnnWeighted { k, temperature }) => {
+                Some(KnnRule::Weighted { k, temperature })
+            }
+            (None, ProbeSpec::KnnVote { k }) => Some(KnnRule::Vote { k }),
+            _ => None,
+        };
         let mut protocol = Protocol {
             name: cfg.protocol.name().into(),
             seed: match cfg.protocol {
@@ -519,7 +552,72 @@ impl Session {
             },
             baselines: Some(baselines),
         };
+        self.knn = knn_rule.map(|rule| KnnFit { rule, train_rows });
         Ok(self.report.insert(report))
+    }
+
+    /// The `k` nearest training items of test item `test_item` (a data-set index in the
+    /// last report's `predictions.test_index`), most similar first, exactly as the last
+    /// evaluation's k-NN probe ranked and weighed them. An error unless that evaluation
+    /// was a hold-out with a k-NN probe on the embeddings still loaded.
+    pub fn neighbours(&self, test_item: usize) -> Result<Vec<NeighbourItem>> {
+        let fit = self.knn.as_ref().ok_or(Error::NotReady(
+            "neighbours are kept only after a hold-out evaluation with a k-NN probe (knn_weighted or knn_vote)",
+        ))?;
+        let report = self
+            .report
+            .as_ref()
+            .ok_or(Error::NotReady("evaluate first"))?;
+        let test_index = &report.predictions.test_index;
+        if !test_index.contains(&test_item) {
+            return Err(Error::InvalidValue {
+                name: "test item",
+                value: test_item.to_string(),
+                why: format!(
+                    "not among the last report's {} test items",
+                    test_index.len()
+                ),
+            });
+        }
+        let data = self
+            .data
+            .as_ref()
+            .ok_or(Error::NotReady("load a data set first"))?;
+        let n = data.items.len();
+        if n == 0 || self.embedded != n {
+            return Err(Error::NotReady(
+                "the evaluated embeddings are gone: evaluate again",
+            ));
+        }
+        let dim = self.embeddings.len() / n;
+        let labels = data.labels();
+        let y_train = probe::pick(&labels, &fit.train_rows)?;
+        let x_train = probe::gather_rows(&self.embeddings, dim, &fit.train_rows)?;
+        let x_test = probe::gather_rows(&self.embeddings, dim, &[test_item])?;
+        let ranked = knn::neighbours(
+            Features::new(&x_train, dim, "training embeddings")?,
+            &y_train,
+            Features::new(&x_test, dim, "test embeddings")?,
+            data.classes.len(),
+            fit.rule,
+        )?;
+        ranked
+            .into_iter()
+            .flatten()
+            .map(|nb| {
+                let item_index = *fit.train_rows.get(nb.row).ok_or(Error::InvalidValue {
+                    name: "training row",
+                    value: nb.row.to_string(),
+                    why: format!("outside the {} training rows", fit.train_rows.len()),
+                })?;
+                Ok(NeighbourItem {
+                    item_index,
+                    similarity: nb.similarity,
+                    weight: nb.weight,
+                    label: nb.label,
+                })
+            })
+            .collect()
     }
 
     /// Loads an ONNX head for the `onnx_head` probe; on error the previous head stays.
