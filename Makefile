@@ -57,6 +57,7 @@ e2e-reports: cli models
 	mkdir -p target/e2e
 	$(CLI) eval --model assets/demo/encoder.onnx --data assets/demo/digits.zip --seed 0 --out target/e2e/demo-report.json
 	$(CLI) eval --model assets/demo/encoder.onnx --data tests/fixtures/data/tiny.zip --seed 0 --out target/e2e/tiny-report.json
+	$(CLI) eval --model models/efficientnet-lite0/model.onnx --data tests/fixtures/data/tiny.zip --seed 0 --out target/e2e/tiny-efficientnet-report.json
 	rm -rf target/e2e/tiny-folder && unzip -q tests/fixtures/data/tiny.zip -d target/e2e/tiny-folder
 	$(CLI) eval --model assets/demo/encoder.onnx --data target/e2e/tiny-folder --seed 0 --out target/e2e/tiny-folder-report.json
 	$(CLI) eval --model assets/demo/encoder.onnx --data assets/demo/digits.zip --seed 0 --probe knn-vote --out target/e2e/demo-knn-vote-report.json

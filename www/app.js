@@ -41,6 +41,22 @@ const DEMO_DATA_URL = new URL('../assets/demo/digits.zip', import.meta.url).href
 const TEXT_DEMO_MODEL_URL = new URL('../models/minilm/model.onnx', import.meta.url).href;
 const TEXT_DEMO_TOKENIZER_URL = new URL('../models/minilm/tokenizer.json', import.meta.url).href;
 const TEXT_DEMO_DATA_URL = new URL('../assets/text-demo/trec6_sample.csv', import.meta.url).href;
+/**
+ * Model presets (data-testid=model-preset). EfficientNet-Lite0 (from `make models`, offered when
+ * served) takes RGB in [0, 1] at 224×224 and normalises inside its graph (tools/convert_efficientnet.py),
+ * so its preprocessing is [0, 1], stretched, RGB; MiniLM-L6 is the Text demo.
+ */
+const MODEL_PRESETS = {
+  'demo-mlp': { label: 'Demo MLP (assets/demo)', url: DEMO_MODEL_URL },
+  'efficientnet-lite0': {
+    label: 'EfficientNet-Lite0 (ImageNet, 1280-d)',
+    url: new URL('../models/efficientnet-lite0/model.onnx', import.meta.url).href,
+    probe: new URL('../models/efficientnet-lite0/model.onnx', import.meta.url).href,
+    preprocess: { resize: 'stretch', crop_ratio: 0.875, color: 'rgb', scale: 'zero-one', mean: [], std: [] },
+    output: 'embedding',
+  },
+  minilm: { label: 'MiniLM-L6 (text)', text: true, probe: TEXT_DEMO_TOKENIZER_URL },
+};
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -54,6 +70,7 @@ const ui = {
   textNormalize: $('text-normalize'),
   textDataFile: $('text-data-file'),
   textDemo: $('text-demo'),
+  modelPreset: $('model-preset'),
   embeddingsInput: $('embeddings-input'),
   seed: $('seed'),
   testFraction: $('test-fraction'),
@@ -155,6 +172,7 @@ function refresh() {
 
   const idle = state.ready && state.busy === 0;
   ui.runDemo.disabled = !idle;
+  ui.modelPreset.disabled = !idle;
   ui.run.disabled = !(idle && state.data && (state.model || state.data.precomputed));
   ui.cancel.disabled = state.cancellable === null;
   ui.seed.disabled = ui.testFraction.disabled = ui.c.disabled = state.busy > 0;
@@ -1003,6 +1021,7 @@ async function loadFile(input, kind) {
   }
   if (kind === 'model') {
     state.model = result.model;
+    ui.modelPreset.value = '';
     if (state.data?.precomputed) {
       // The engine dropped the precomputed embeddings: a model is for images.
       state.data = null;
@@ -1202,6 +1221,66 @@ async function offerTextDemo() {
     ui.textDemo.hidden = !response.ok;
   } catch {
     ui.textDemo.hidden = true;
+  }
+}
+
+/**
+ * Loads the chosen model preset: an image encoder fetched from this site with the preset's
+ * preprocessing (applied when the proposal differs), or the Text demo for MiniLM.
+ */
+async function loadModelPreset() {
+  const key = ui.modelPreset.value;
+  const preset = MODEL_PRESETS[key];
+  if (!preset) return;
+  if (preset.text) {
+    await loadTextDemo();
+    return;
+  }
+  setStatus(`Fetching the ${preset.label} model…`);
+  const result = await perform({
+    start: async () => {
+      const bytes = await fetchArrayBuffer(preset.url);
+      let model = await engine.loadModel(bytes, baseName(preset.url));
+      const proposed = model.preprocessing?.options ?? {};
+      const want = preset.preprocess;
+      if (want && (['resize', 'color', 'scale'].some((k) => proposed[k] !== want[k]) || (preset.output && model.output !== preset.output))) {
+        model = await engine.setModelOptions({ preprocess: want, output: preset.output ?? null, pooling: 'flatten' });
+      }
+      return { model };
+    },
+    describeError: (m) => `Could not load the ${preset.label} preset: ${m}`,
+  });
+  if (!result) {
+    ui.modelPreset.value = '';
+    return;
+  }
+  state.model = result.model;
+  ui.modelInput.value = '';
+  if (state.data?.precomputed) {
+    // The engine dropped the precomputed embeddings: a model is for images.
+    state.data = null;
+    renderDataInfo(ui.dataInfo, null);
+  }
+  renderModelInfo(ui.modelInfo, result.model);
+  modelPanel.show(result.model);
+  setStatus(`Model preset ${preset.label} loaded: embedding dimension ${result.model.embedding_dim}. Now choose labelled images.`);
+  markStale();
+  refresh();
+}
+
+/** Offers the presets whose files this site serves (models/ exists after `make models`). */
+async function offerModelPresets() {
+  for (const [value, preset] of Object.entries(MODEL_PRESETS)) {
+    if (!preset.probe) continue;
+    let ok = false;
+    try {
+      ok = (await fetch(preset.probe, { method: 'HEAD' })).ok;
+    } catch {
+      ok = false;
+    }
+    if (ok && !ui.modelPreset.querySelector(`option[value="${value}"]`)) {
+      ui.modelPreset.append(Object.assign(document.createElement('option'), { value, textContent: preset.label }));
+    }
   }
 }
 
@@ -1539,6 +1618,8 @@ ui.textNormalize.addEventListener('change', loadTextModelFiles);
 ui.textDataFile.addEventListener('change', loadTextDataFile);
 ui.textDemo.addEventListener('click', loadTextDemo);
 offerTextDemo();
+ui.modelPreset.addEventListener('change', loadModelPreset);
+offerModelPresets();
 document.addEventListener('keydown', (event) => {
   if (event.key !== 'Escape') return;
   if (state.cancellable !== null) cancel();
