@@ -273,6 +273,13 @@ impl Session {
         Ok(self.inner.item(index as usize).map_err(js_err)?.1.to_vec())
     }
 
+    /// The `k` nearest training items of test item `index` as the last evaluation's k-NN
+    /// probe ranked them: `[{item_index, similarity, weight, label}]`, most similar first.
+    /// Throws unless that evaluation was a hold-out with a k-NN probe.
+    pub fn neighbours(&self, index: u32) -> Result<JsValue, JsError> {
+        to_js(&self.inner.neighbours(index as usize).map_err(js_err)?)
+    }
+
     /// The last report as pretty JSON, or an empty string.
     pub fn report_json(&self) -> String {
         self.inner.report().map(|r| r.to_json()).unwrap_or_default()

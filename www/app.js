@@ -26,6 +26,7 @@ import {
   renderDataInfo,
   renderGallery,
   renderMetricHelp,
+  renderNeighbours,
   renderMetrics,
   renderModelInfo,
   renderPerClassTable,
@@ -568,7 +569,8 @@ async function fillGallery(token, title, samples, count = samples.length) {
   } else if (samples.length === 0) {
     note = 'No test images in this cell.';
   }
-  const slots = renderGallery(ui.gallery, { title, samples, note });
+  const neighbours = Boolean(haveData && knnOfThisRun(report));
+  const slots = renderGallery(ui.gallery, { title, samples, note, neighbours });
   ui.gallery.scrollIntoView({ block: 'nearest' });
   if (!haveData || samples.length === 0) return;
   let result;
@@ -583,26 +585,69 @@ async function fillGallery(token, title, samples, count = samples.length) {
   if (token !== state.galleryToken) return;
   for (const item of result.items) {
     const slot = slots.get(item.index);
-    if (!slot) continue;
-    if (state.data?.text && /^text \d+$/.test(item.path)) {
-      // A text item: its text, as text.
-      const text = new TextDecoder().decode(item.bytes);
-      slot.thumb.replaceChildren(Object.assign(document.createElement('p'), { className: 'sample-text', textContent: text }));
-      slot.thumb.removeAttribute('aria-hidden');
-      slot.path.textContent = item.path;
-      continue;
-    }
-    const ext = item.path.split('.').pop().toLowerCase();
-    const url = URL.createObjectURL(new Blob([item.bytes], { type: MIME_BY_EXT[ext] ?? 'application/octet-stream' }));
-    state.galleryUrls.push(url);
-    const img = document.createElement('img');
-    img.src = url;
-    img.alt = item.path;
-    img.width = 64;
-    img.height = 64;
-    slot.thumb.replaceChildren(img);
+    if (slot) showItem(slot, item);
+  }
+}
+
+/** Puts a data-set item ({path, bytes}) in a gallery slot ({thumb, path}): its image, or its text as text. */
+function showItem(slot, item) {
+  if (state.data?.text && /^text \d+$/.test(item.path)) {
+    // A text item: its text, as text.
+    const text = new TextDecoder().decode(item.bytes);
+    slot.thumb.replaceChildren(Object.assign(document.createElement('p'), { className: 'sample-text', textContent: text }));
+    slot.thumb.removeAttribute('aria-hidden');
     slot.path.textContent = item.path;
-    slot.path.title = item.path;
+    return;
+  }
+  const ext = item.path.split('.').pop().toLowerCase();
+  const url = URL.createObjectURL(new Blob([item.bytes], { type: MIME_BY_EXT[ext] ?? 'application/octet-stream' }));
+  state.galleryUrls.push(url);
+  const img = document.createElement('img');
+  img.src = url;
+  img.alt = item.path;
+  img.width = 64;
+  img.height = 64;
+  slot.thumb.replaceChildren(img);
+  slot.path.textContent = item.path;
+  slot.path.title = item.path;
+}
+
+/** A report of this page's own run with a k-NN probe on a hold-out split: the session kept its neighbours. */
+function knnOfThisRun(report) {
+  return state.reportFromRun && ['knn_vote', 'knn_weighted'].includes(report?.probe?.kind) && !report.protocol?.settings;
+}
+
+/** The Neighbours button of a gallery sample: shows or hides the training samples that voted for it. */
+async function toggleNeighbours(button) {
+  const panel = document.getElementById(button.getAttribute('aria-controls'));
+  if (!panel) return;
+  const open = button.getAttribute('aria-expanded') !== 'true';
+  button.setAttribute('aria-expanded', String(open));
+  panel.hidden = !open;
+  button.closest('.sample')?.classList.toggle('open', open);
+  if (!open || panel.dataset.loaded) return;
+  panel.dataset.loaded = 'true';
+  const token = state.galleryToken;
+  const report = state.report;
+  panel.replaceChildren(Object.assign(document.createElement('p'), { className: 'hint', textContent: 'Finding the neighbours…' }));
+  try {
+    const neighbours = await engine.neighbours(Number(button.dataset.index), report.data.sha256);
+    if (token !== state.galleryToken) return;
+    const slots = renderNeighbours(panel, {
+      neighbours,
+      labels: report.metrics.confusion_matrix.labels,
+      weighted: report.probe.kind === 'knn_weighted',
+    });
+    const items = await engine.items(neighbours.map((n) => n.item_index), report.data.sha256);
+    if (token !== state.galleryToken) return;
+    for (const item of items) {
+      const slot = slots.get(item.index);
+      if (slot) showItem(slot, item);
+    }
+  } catch (err) {
+    if (token !== state.galleryToken) return;
+    delete panel.dataset.loaded;
+    panel.replaceChildren(Object.assign(document.createElement('p'), { className: 'hint', textContent: `Neighbours unavailable: ${err.message}` }));
   }
 }
 
@@ -830,6 +875,7 @@ async function runCompare(b, bJson) {
 /** Shows a report; source describes where it came from when it is not this page's run. */
 function showReport(report, reportJson, { seconds, source, run } = {}) {
   state.report = report;
+  state.reportFromRun = !source;
   const note = {
     cache: 'Embeddings from cache: this model on these images was embedded before in this browser, so nothing was re-embedded.',
     reused: 'Embeddings reused from the previous run on this model and data.',
@@ -1587,6 +1633,8 @@ ui.matrix.addEventListener('click', (event) => {
 ui.matrix.addEventListener('keydown', onMatrixKey);
 ui.gallery.addEventListener('click', (event) => {
   if (event.target.closest?.('[data-action="close-gallery"]')) dismissGallery();
+  const neighboursButton = event.target.closest?.('[data-action="neighbours"]');
+  if (neighboursButton) toggleNeighbours(neighboursButton);
 });
 for (const button of document.querySelectorAll('[data-testid="export-cm-csv"]')) button.addEventListener('click', exportCsv);
 for (const button of document.querySelectorAll('[data-testid="export-svg"], [data-testid="export-png"]')) {

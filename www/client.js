@@ -12,6 +12,8 @@
 //   setEmbeddings {embeddings: Float32Array} -> {memoryBytes}: embeddings of the loaded data, evaluate follows
 //   parseReport {text} -> {report}: validated by the core's parse_report
 //   items {indices, sha256} -> {items: [{index, path, bytes}]}: thumbnails of the loaded data set
+//   neighbours {index, sha256} -> {neighbours: [{item_index, similarity, weight, label}]}: the k nearest
+//     training items of a test item as the last hold-out k-NN evaluation ranked them (else an error)
 //   stageTimes -> {images, preprocessMs, embedMs, encodeMs} (benchmark; needs preprocess_range)
 //   probeTimes {config} -> {evaluateMs, fitMs, fitIterations, reportIterations, nTrain} (benchmark)
 //   memory -> {memoryBytes};  cancel {target};  __crash (only with ?test-hooks=1 on the worker URL)

@@ -265,6 +265,11 @@ export class Engine {
     return (await (await this.sessionWorker()).request('items', { indices, sha256 }).promise).items;
   }
 
+  /** The k nearest training items of a test item, as the last k-NN evaluation ranked them. */
+  async neighbours(index, sha256) {
+    return (await (await this.sessionWorker()).request('neighbours', { index, sha256 }).promise).neighbours;
+  }
+
   clearCache() {
     return clearCache();
   }

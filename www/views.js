@@ -339,7 +339,7 @@ function etaText(seconds) {
  * Gallery of the test samples of one confusion-matrix cell. samples: [{index, confidence}];
  * returns a Map index -> {figure, img slot, path element} for filling in thumbnails later.
  */
-export function renderGallery(container, { title, samples, note }) {
+export function renderGallery(container, { title, samples, note, neighbours = false }) {
   const slots = new Map();
   const figures = samples.map(({ index, confidence }) => {
     const thumb = el('div', { class: 'thumb', 'aria-hidden': 'true' });
@@ -349,7 +349,15 @@ export function renderGallery(container, { title, samples, note }) {
       { class: 'sample-confidence', 'data-value': String(confidence), title: 'Probability the probe gave its predicted class' },
       `confidence ${fmt(confidence, 3)}`,
     );
-    const figure = el('figure', { class: 'sample', 'data-sample': String(index) }, thumb, el('figcaption', {}, path, conf));
+    // k-NN reports of this page's run: a disclosure with the neighbours that voted.
+    const panelId = `neighbours-${index}`;
+    const disclosure = neighbours
+      ? [
+        el('button', { type: 'button', class: 'secondary neighbours-toggle', 'data-action': 'neighbours', 'data-index': String(index), 'aria-expanded': 'false', 'aria-controls': panelId }, 'Neighbours'),
+        el('div', { class: 'neighbours', id: panelId, 'data-testid': 'neighbours', hidden: true }),
+      ]
+      : [];
+    const figure = el('figure', { class: 'sample', 'data-sample': String(index) }, thumb, el('figcaption', {}, path, conf), disclosure);
     slots.set(index, { figure, thumb, path });
     return figure;
   });
@@ -361,5 +369,37 @@ export function renderGallery(container, { title, samples, note }) {
     el('div', { class: 'gallery-grid' }, figures)].filter(Boolean),
   );
   container.hidden = false;
+  return slots;
+}
+
+const sigFmt = new Intl.NumberFormat('en', { maximumSignificantDigits: 4 });
+
+/**
+ * Fills a gallery sample's neighbours panel with the k training items that voted
+ * ([{item_index, similarity, weight, label}], most similar first): a thumbnail slot, class,
+ * similarity and weight (`weighted`: exp(sim / T), else one vote each). Returns a Map
+ * item index -> {thumb, path} for the thumbnails.
+ */
+export function renderNeighbours(container, { neighbours, labels, weighted }) {
+  const slots = new Map();
+  const items = neighbours.map((n) => {
+    const thumb = el('div', { class: 'thumb', 'aria-hidden': 'true' });
+    const path = el('span', { class: 'sample-path' }, `item ${n.item_index}`);
+    slots.set(n.item_index, { thumb, path });
+    return el(
+      'li',
+      { class: 'neighbour', 'data-neighbour': String(n.item_index), 'data-label': String(n.label), 'data-similarity': String(n.similarity), 'data-weight': String(n.weight) },
+      thumb,
+      path,
+      el('span', { class: 'neighbour-class' }, String(labels?.[n.label] ?? n.label)),
+      el('span', { class: 'sample-confidence' }, `similarity ${fmt(n.similarity, 3)}`),
+      el('span', { class: 'sample-confidence' }, weighted ? `weight ${isNum(n.weight) ? sigFmt.format(n.weight) : '—'}` : '1 vote'),
+    );
+  });
+  const what = weighted ? 'each weighted by exp(similarity / T)' : 'one vote each';
+  container.replaceChildren(
+    el('p', { class: 'hint' }, `The ${neighbours.length} nearest training samples (cosine similarity), ${what}:`),
+    el('ol', { class: 'neighbour-list' }, items),
+  );
   return slots;
 }

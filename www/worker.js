@@ -280,6 +280,13 @@ function items(indices, sha256) {
   return { items: list, [TRANSFER]: list.map((it) => it.bytes) };
 }
 
+/** The k nearest training items of test item `index` as the last k-NN evaluation ranked
+ * them ([{item_index, similarity, weight, label}]), for the gallery's neighbours. */
+function neighboursOf(index, sha256) {
+  if (sha256 && sha256 !== dataSha) throw new Error('the loaded data set is not the one this report was made on (its SHA-256 differs)');
+  return { neighbours: plain(session.neighbours(index)) };
+}
+
 /** Two-component PCA of the embeddings of the given items (a report's test split), for the
  * results view's embedding map. Needs this session's embeddings of the report's data. */
 function pcaOf(indices, sha256) {
@@ -331,6 +338,8 @@ async function handle(msg) {
       return { report: plain(wasmModule.parse_report(msg.text)) };
     case 'items':
       return items(msg.indices, msg.sha256);
+    case 'neighbours':
+      return neighboursOf(msg.index, msg.sha256);
     case 'pca':
       return pcaOf(msg.indices, msg.sha256);
     case 'compare':
