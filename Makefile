@@ -58,6 +58,8 @@ e2e-reports: cli models
 	$(CLI) eval --model assets/demo/encoder.onnx --data assets/demo/digits.zip --seed 0 --out target/e2e/demo-report.json
 	$(CLI) eval --model assets/demo/encoder.onnx --data tests/fixtures/data/tiny.zip --seed 0 --out target/e2e/tiny-report.json
 	$(CLI) eval --model models/efficientnet-lite0/model.onnx --data tests/fixtures/data/tiny.zip --seed 0 --out target/e2e/tiny-efficientnet-report.json
+	rm -rf target/e2e/split-flat && unzip -q tests/fixtures/splits/manifest.zip -d target/e2e/split-flat && mv target/e2e/split-flat/manifest.csv target/e2e/split-manifest.csv
+	$(CLI) eval --model assets/demo/encoder.onnx --data target/e2e/split-flat --manifest target/e2e/split-manifest.csv --seed 0 --out target/e2e/split-manifest-report.json
 	rm -rf target/e2e/tiny-folder && unzip -q tests/fixtures/data/tiny.zip -d target/e2e/tiny-folder
 	$(CLI) eval --model assets/demo/encoder.onnx --data target/e2e/tiny-folder --seed 0 --out target/e2e/tiny-folder-report.json
 	$(CLI) eval --model assets/demo/encoder.onnx --data assets/demo/digits.zip --seed 0 --probe knn-vote --out target/e2e/demo-knn-vote-report.json

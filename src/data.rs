@@ -91,6 +91,50 @@ pub struct DataInfo {
     pub classes: Vec<String>,
     pub counts: Vec<usize>,
     pub skipped: Vec<Skipped>,
+    /// Where an explicit split came from (see [`Dataset::split_source`]); absent without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub split_source: Option<String>,
+    /// Items per class (in class order) of each part of an explicit split; absent without one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub split_counts: Vec<SplitCounts>,
+}
+
+/// The items per class of one part of an explicit split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SplitCounts {
+    pub split: Part,
+    pub counts: Vec<usize>,
+}
+
+/// A split manifest given beside the data instead of inside it (CSV or JSON
+/// `path,label,split`, read by [`parse_manifest`]): its file name and text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    pub name: String,
+    pub text: String,
+}
+
+/// The bytes of a data set as they arrive: a zip archive, or a folder's files (paths
+/// relative to it, with their bytes).
+#[derive(Debug)]
+pub enum DataBytes<'a> {
+    Zip(&'a [u8]),
+    Files(Vec<(String, Vec<u8>)>),
+}
+
+impl Manifest {
+    /// A manifest file's name and bytes (UTF-8; a BOM is allowed).
+    pub fn new(name: &str, bytes: &[u8]) -> Result<Self> {
+        let text = String::from_utf8(bytes.to_vec()).map_err(|e| Error::BadTextFile {
+            name: name.into(),
+            detail: format!("not UTF-8 text: {e}"),
+        })?;
+        parse_manifest(&text, name)?;
+        Ok(Manifest {
+            name: name.into(),
+            text,
+        })
+    }
 }
 
 /// Lower-case hex SHA-256 of `bytes`.
@@ -132,6 +176,7 @@ fn build(
     sha256: Option<String>,
     files: Files,
     mut skipped: Vec<Skipped>,
+    beside: Option<&Manifest>,
 ) -> Result<Dataset> {
     let mut kept: Files = Vec::with_capacity(files.len());
     let mut total: u64 = 0;
@@ -164,18 +209,46 @@ fn build(
     }
     kept.sort_by(|a, b| a.0.cmp(&b.0));
     let sha256 = sha256.unwrap_or_else(|| files_sha256(&kept));
-    assemble(name, sha256, kept, skipped)
+    assemble(name, sha256, kept, skipped, beside)
 }
 
 /// Sorts files into classes by their parent folder; files that are not images, or
-/// not inside a folder, are listed as skipped.
+/// not inside a folder, are listed as skipped. A manifest given `beside` the data is used
+/// instead of one inside it (which is then listed as skipped).
 fn assemble(
     name: &str,
     sha256: String,
     files: Vec<(String, Vec<u8>)>,
     mut skipped: Vec<Skipped>,
+    beside: Option<&Manifest>,
 ) -> Result<Dataset> {
     let (files, manifest) = take_manifest(files);
+    if let Some(m) = beside {
+        if let Some((inside, _)) = manifest {
+            skipped.push(Skipped {
+                path: inside,
+                reason: format!(
+                    "the manifest '{}' given beside the data is used instead",
+                    m.name
+                ),
+            });
+        }
+        let rows = parse_manifest(&m.text, &m.name)?;
+        // The labels come from the manifest, so the data set's SHA-256 covers it too (caches
+        // and reports keyed by it must not mix the data with and without it).
+        let mut hasher = Sha256::new();
+        hasher.update(sha256.as_bytes());
+        hasher.update([0]);
+        hasher.update(m.text.as_bytes());
+        let sha256 = format!("{:x}", hasher.finalize());
+        let mut data = assemble_manifest(name, sha256, files, skipped, &m.name, rows)?;
+        data.split_source = Some(format!(
+            "manifest '{}' beside the data (SHA-256 {})",
+            m.name,
+            sha256_hex(m.text.as_bytes())
+        ));
+        return Ok(data);
+    }
     if let Some((manifest_name, text)) = manifest {
         let rows = parse_manifest(&text, &manifest_name)?;
         return assemble_manifest(name, sha256, files, skipped, &manifest_name, rows);
@@ -455,6 +528,12 @@ fn assemble_manifest(
 impl Dataset {
     /// Reads a zip archive of class folders.
     pub fn from_zip(bytes: &[u8], name: &str) -> Result<Self> {
+        Self::from_zip_with(bytes, name, None)
+    }
+
+    /// [`Dataset::from_zip`] with an optional split manifest given beside the archive; with
+    /// one, the SHA-256 is that of the archive's SHA-256 (hex), a zero byte and the manifest.
+    pub fn from_zip_with(bytes: &[u8], name: &str, manifest: Option<&Manifest>) -> Result<Self> {
         let bad = |detail: String| Error::InvalidArchive {
             name: name.into(),
             detail,
@@ -512,11 +591,16 @@ impl Dataset {
             }
             files.push((path, buf));
         }
-        build(name, Some(sha256_hex(bytes)), files, skipped)
+        build(name, Some(sha256_hex(bytes)), files, skipped, manifest)
     }
 
     /// Reads a folder of class folders (images one level below a class folder).
     pub fn from_dir(dir: &Path) -> Result<Self> {
+        Self::from_dir_with(dir, None)
+    }
+
+    /// [`Dataset::from_dir`] with an optional split manifest given beside the folder.
+    pub fn from_dir_with(dir: &Path, manifest: Option<&Manifest>) -> Result<Self> {
         let name = dir.display().to_string();
         let mut files = Vec::new();
         let mut skipped = Vec::new();
@@ -552,7 +636,7 @@ impl Dataset {
                 files.push((rel, bytes));
             }
         }
-        build(&name, None, files, skipped)
+        build(&name, None, files, skipped, manifest)
     }
 
     /// Reads the files of a folder picked or dropped on the page: paths relative to the
@@ -560,20 +644,34 @@ impl Dataset {
     /// same rules, limits and messages as [`Dataset::from_dir`] and [`Dataset::from_zip`],
     /// and the same SHA-256 as `from_dir` on that folder.
     pub fn from_files(files: Vec<(String, Vec<u8>)>, name: &str) -> Result<Self> {
-        build(name, None, files, Vec::new())
+        Self::from_files_with(files, name, None)
+    }
+
+    /// [`Dataset::from_files`] with an optional split manifest given beside the files.
+    pub fn from_files_with(
+        files: Vec<(String, Vec<u8>)>,
+        name: &str,
+        manifest: Option<&Manifest>,
+    ) -> Result<Self> {
+        build(name, None, files, Vec::new(), manifest)
     }
 
     /// Reads a path that is a zip file or a folder.
     pub fn from_path(path: &Path) -> Result<Self> {
+        Self::from_path_with(path, None)
+    }
+
+    /// [`Dataset::from_path`] with an optional split manifest given beside the data.
+    pub fn from_path_with(path: &Path, manifest: Option<&Manifest>) -> Result<Self> {
         if path.is_dir() {
-            Self::from_dir(path)
+            Self::from_dir_with(path, manifest)
         } else {
             let bytes = std::fs::read(path).map_err(|e| Error::io(path.display(), e))?;
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
-            Self::from_zip(&bytes, &name)
+            Self::from_zip_with(&bytes, &name, manifest)
         }
     }
 
@@ -673,6 +771,12 @@ impl Dataset {
             classes: self.classes.clone(),
             counts,
             skipped: self.skipped.clone(),
+            split_source: self.split_source.clone(),
+            split_counts: self
+                .split_counts()
+                .into_iter()
+                .map(|(split, counts)| SplitCounts { split, counts })
+                .collect(),
         }
     }
 }

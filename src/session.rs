@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::data::{DataInfo, Dataset};
+use crate::data::{DataBytes, DataInfo, Dataset, Manifest};
 use crate::embfile;
 use crate::encoder::{self, Encoder, Fidelity, ModelInfo, ModelOptions, Pooling};
 use crate::error::{Error, Result};
@@ -195,6 +195,22 @@ impl Session {
         name: &str,
     ) -> Result<DataInfo> {
         self.set_data(Dataset::from_files(files, name)?)
+    }
+
+    /// [`Session::load_data_zip`] (no `paths`) or [`Session::load_data_files`] with a split
+    /// manifest given beside the data (`Dataset::from_zip_with` / `from_files_with`);
+    /// on error the previous data stay.
+    pub fn load_data_with_manifest(
+        &mut self,
+        data: DataBytes<'_>,
+        name: &str,
+        manifest: &Manifest,
+    ) -> Result<DataInfo> {
+        let dataset = match data {
+            DataBytes::Zip(bytes) => Dataset::from_zip_with(bytes, name, Some(manifest))?,
+            DataBytes::Files(files) => Dataset::from_files_with(files, name, Some(manifest))?,
+        };
+        self.set_data(dataset)
     }
 
     /// Uses an already loaded data set.

@@ -152,6 +152,8 @@ impl TextDataset {
             classes: self.classes.clone(),
             counts: self.counts(),
             skipped: Vec::new(),
+            split_source: None,
+            split_counts: Vec::new(),
         }
     }
 }

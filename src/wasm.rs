@@ -84,9 +84,24 @@ impl Session {
         to_js(&self.inner.load_head(bytes, name).map_err(js_err)?)
     }
 
-    /// Loads a zip of class folders; returns its `DataInfo`. A failure keeps the previous data.
-    pub fn load_data_zip(&mut self, bytes: &[u8], name: &str) -> Result<JsValue, JsError> {
-        to_js(&self.inner.load_data_zip(bytes, name).map_err(js_err)?)
+    /// Loads a zip of class folders; returns its `DataInfo`. With `manifest` (and its
+    /// file name) a split manifest given beside the zip is used. A failure keeps the previous data.
+    pub fn load_data_zip(
+        &mut self,
+        bytes: &[u8],
+        name: &str,
+        manifest: Option<Vec<u8>>,
+        manifest_name: Option<String>,
+    ) -> Result<JsValue, JsError> {
+        match beside_manifest(manifest, manifest_name)? {
+            Some(m) => to_js(
+                &self
+                    .inner
+                    .load_data_with_manifest(crate::data::DataBytes::Zip(bytes), name, &m)
+                    .map_err(js_err)?,
+            ),
+            None => to_js(&self.inner.load_data_zip(bytes, name).map_err(js_err)?),
+        }
     }
 
     /// Loads a text encoder: ONNX model bytes and its `tokenizer.json`, with `options`
@@ -145,7 +160,10 @@ impl Session {
         bytes: &[u8],
         lengths: &[u32],
         name: &str,
+        manifest: Option<Vec<u8>>,
+        manifest_name: Option<String>,
     ) -> Result<JsValue, JsError> {
+        let manifest = beside_manifest(manifest, manifest_name)?;
         if paths.len() != lengths.len() {
             return Err(js_err(crate::Error::LengthMismatch {
                 what: "file lengths, one per path".into(),
@@ -166,7 +184,15 @@ impl Session {
             files.push((path, head.to_vec()));
             rest = tail;
         }
-        to_js(&self.inner.load_data_files(files, name).map_err(js_err)?)
+        match manifest {
+            Some(m) => to_js(
+                &self
+                    .inner
+                    .load_data_with_manifest(crate::data::DataBytes::Files(files), name, &m)
+                    .map_err(js_err)?,
+            ),
+            None => to_js(&self.inner.load_data_files(files, name).map_err(js_err)?),
+        }
     }
 
     /// Loads precomputed embeddings as the data set (`.npy` with a labels file, `.npz`
@@ -407,4 +433,17 @@ pub fn compare_reports(
         ..Default::default()
     };
     to_js(&crate::compare::compare_texts(a_json, b_json, &boot).map_err(js_err)?)
+}
+
+/// A split manifest given beside the data on the page (bytes and file name), checked.
+fn beside_manifest(
+    bytes: Option<Vec<u8>>,
+    name: Option<String>,
+) -> Result<Option<crate::data::Manifest>, JsError> {
+    bytes
+        .map(|b| {
+            crate::data::Manifest::new(name.as_deref().unwrap_or("manifest.csv"), &b)
+                .map_err(js_err)
+        })
+        .transpose()
 }

@@ -65,6 +65,7 @@ const ui = {
   modelInput: $('model-input'),
   dataInput: $('data-input'),
   dataFolder: $('data-folder'),
+  manifestFile: $('manifest-file'),
   textModelFile: $('text-model-file'),
   tokenizerFile: $('tokenizer-file'),
   textPooling: $('text-pooling'),
@@ -1164,6 +1165,39 @@ async function loadFolderFiles(entries, name) {
   refresh();
 }
 
+/**
+ * A split manifest chosen beside the data (path,label,split; paths relative to the zip or
+ * folder): the loaded zip or folder is read again with it, and the next one uses it too.
+ */
+async function loadManifestFile() {
+  const file = ui.manifestFile.files?.[0];
+  if (!file) return;
+  let bytes;
+  try {
+    bytes = await file.arrayBuffer();
+  } catch (err) {
+    showError(`Could not read the manifest “${file.name}”: ${err.message}`);
+    return;
+  }
+  const result = await perform({
+    start: async () => ({ data: await engine.setManifest({ bytes, name: file.name }) }),
+    describeError: (m) => (m.includes(file.name) ? `Could not use the manifest: ${m}` : `Could not use the manifest “${file.name}”: ${m}`),
+  });
+  if (!result) {
+    ui.manifestFile.value = '';
+    return;
+  }
+  if (result.data) {
+    state.data = result.data;
+    renderDataInfo(ui.dataInfo, result.data);
+    setStatus(`Manifest ${file.name} applied to ${result.data.name}: ${result.data.n} images in ${result.data.classes.length} classes.`);
+    markStale();
+  } else {
+    setStatus(`Manifest ${file.name} kept: it applies to the zip or folder you choose next.`);
+  }
+  refresh();
+}
+
 /** TextOptions from the page's pooling and normalise controls (sentence-transformers' other defaults). */
 function textOptions() {
   return { max_length: 256, pooling: ui.textPooling.value, normalize: ui.textNormalize.checked, batch_size: 32, output: null, shapes: 'symbolic' };
@@ -1659,6 +1693,7 @@ ui.headFile.addEventListener('change', loadHeadFile);
 ui.dataInput.addEventListener('change', () => loadFile(ui.dataInput, 'data'));
 ui.embeddingsInput.addEventListener('change', loadEmbeddingsFiles);
 ui.dataFolder.addEventListener('change', loadPickedFolder);
+ui.manifestFile.addEventListener('change', loadManifestFile);
 ui.textModelFile.addEventListener('change', loadTextModelFiles);
 ui.tokenizerFile.addEventListener('change', loadTextModelFiles);
 ui.textPooling.addEventListener('change', loadTextModelFiles);

@@ -205,11 +205,16 @@ export class Engine {
       const { text: textColumn = null, label: labelColumn = null } = data.columns ?? {};
       return client.request('loadTextData', { bytes, name: data.name, textColumn, labelColumn }, { transfer: [bytes] }).promise;
     }
+    // A split manifest given beside a zip or folder goes with it (a copy of its bytes).
+    const manifest = data.manifest ? { bytes: data.manifest.bytes.slice(0), name: data.manifest.name } : null;
     if (data.folder) {
       const bytes = data.bytes.slice(0);
-      return client.request('loadFolder', { bytes, name: data.name, paths: data.paths, lengths: data.lengths }, { transfer: [bytes] }).promise;
+      return client.request('loadFolder', { bytes, name: data.name, paths: data.paths, lengths: data.lengths, manifest }, { transfer: [bytes] }).promise;
     }
-    if (!data.precomputed) return this.send(client, 'loadData', data);
+    if (!data.precomputed) {
+      const bytes = data.bytes.slice(0);
+      return client.request('loadData', { bytes, name: data.name, manifest }, { transfer: [bytes] }).promise;
+    }
     const bytes = data.bytes.slice(0);
     const labelsBytes = data.labels ? data.labels.bytes.slice(0) : null;
     const transfer = labelsBytes ? [bytes, labelsBytes] : [bytes];
@@ -231,8 +236,9 @@ export class Engine {
 
   async loadData(bytes, name) {
     const main = await this.sessionWorker();
-    const { data } = await this.send(main, 'loadData', { bytes, name });
-    this.data = { bytes, name, info: data, gen: ++this.gen };
+    const file = { bytes, name, manifest: this.manifest };
+    const { data } = await this.sendData(main, file);
+    this.data = { ...file, info: data, gen: ++this.gen };
     this.embedded = false;
     return data;
   }
@@ -250,11 +256,32 @@ export class Engine {
       all.set(new Uint8Array(f.bytes), at);
       at += f.bytes.byteLength;
     }
-    const file = { bytes: all.buffer, name, paths: files.map((f) => f.path), lengths, folder: true };
+    const file = { bytes: all.buffer, name, paths: files.map((f) => f.path), lengths, folder: true, manifest: this.manifest };
     const { data } = await this.sendData(main, file);
     this.data = { ...file, info: data, gen: ++this.gen };
     this.embedded = false;
     return data;
+  }
+
+  /**
+   * A split manifest given beside the data ({bytes, name}: CSV or JSON path,label,split), or
+   * null to stop using one. It applies to the zip or folder loaded next, and the loaded zip or
+   * folder is read again with it now: returns that data's info, or null when none is loaded.
+   * A failure keeps the previous manifest and data.
+   */
+  async setManifest(manifest) {
+    const data = this.data;
+    if (!data || data.text || data.precomputed) {
+      this.manifest = manifest;
+      return null;
+    }
+    const main = await this.sessionWorker();
+    const file = { ...data, manifest };
+    const { data: info } = await this.sendData(main, file);
+    this.manifest = manifest;
+    this.data = { ...file, info, gen: ++this.gen };
+    this.embedded = false;
+    return info;
   }
 
   async parseReport(text) {

@@ -76,15 +76,30 @@ export function renderDataInfo(container, data) {
       classes.map((c, i) => el('tr', {}, el('th', { scope: 'row' }, c), el('td', { class: 'num' }, fmtInt(counts[i])))),
     ),
   );
+  const splits = data.split_counts ?? [];
   const parts = [
     dl([
       ['File', data.name],
       ['Images', fmtInt(data.n)],
       ['Classes', String(classes.length)],
+      ...(data.split_source ? [['Split', el('span', { 'data-testid': 'split-source' }, `given: ${data.split_source}`), 'The probe is fit on train and scored on test only']] : []),
       ['SHA-256', el('code', { title: data.sha256 }, shortHash(data.sha256))],
     ]),
     el('details', {}, el('summary', {}, `Images per class (${classes.length})`), el('div', { class: 'table-scroll' }, classTable)),
   ];
+  if (splits.length > 0) {
+    // Counts per class per part of an explicit split (train / val / test), as text.
+    const splitTable = el(
+      'table',
+      { class: 'compact', 'data-testid': 'split-counts' },
+      el('caption', {}, 'Images per class in each part'),
+      el('thead', {}, el('tr', {}, el('th', { scope: 'col' }, 'Class'), splits.map((p) => el('th', { scope: 'col', class: 'num' }, String(p.split))))),
+      // Rows straight in the table (no tbody): '#data-info tbody tr' stays the per-class table.
+      classes.map((c, i) => el('tr', { 'data-class': c }, el('th', { scope: 'row' }, c), splits.map((p) => el('td', { class: 'num', 'data-split': String(p.split) }, fmtInt(p.counts?.[i] ?? 0))))),
+      el('tfoot', {}, el('tr', {}, el('th', { scope: 'row' }, 'All'), splits.map((p) => el('td', { class: 'num' }, fmtInt((p.counts ?? []).reduce((a, b) => a + b, 0)))))),
+    );
+    parts.push(el('div', { class: 'table-scroll' }, splitTable));
+  }
   if (skipped.length > 0) {
     parts.push(
       el(

@@ -103,8 +103,9 @@ function loadModel(bytes, name, options) {
   return { ...model, preprocessing };
 }
 
-function loadData(bytes, name) {
-  const data = plain(session.load_data_zip(new Uint8Array(bytes), name));
+/** A zip of class folders; `manifest` ({bytes, name}) is a split manifest given beside it. */
+function loadData(bytes, name, manifest) {
+  const data = plain(session.load_data_zip(new Uint8Array(bytes), name, manifestBytes(manifest), manifest?.name ?? undefined));
   embedded = false;
   dataSha = data.sha256 ?? null;
   dataN = data.n;
@@ -131,12 +132,17 @@ function loadTextData(bytes, name, textColumn, labelColumn) {
 
 /** A folder's files (relative paths, bytes one after another, a length per file) as the
  * data set: class folders, train/ val/ test/ folders or a manifest, as a zip would be. */
-function loadFolder(bytes, name, paths, lengths) {
-  const data = plain(session.load_data_files(paths, new Uint8Array(bytes), Uint32Array.from(lengths), name));
+function loadFolder(bytes, name, paths, lengths, manifest) {
+  const data = plain(session.load_data_files(paths, new Uint8Array(bytes), Uint32Array.from(lengths), name, manifestBytes(manifest), manifest?.name ?? undefined));
   embedded = false;
   dataSha = data.sha256 ?? null;
   dataN = data.n;
   return data;
+}
+
+/** The bytes of a manifest given beside the data, or undefined. */
+function manifestBytes(manifest) {
+  return manifest?.bytes ? new Uint8Array(manifest.bytes) : undefined;
 }
 
 /** Precomputed embeddings (.npy + labels, .npz, .csv) as the data set: already embedded. */
@@ -323,13 +329,13 @@ async function handle(msg) {
     case 'fidelity':
       return { fidelity: plain(session.fidelity(new Uint8Array(msg.bytes), msg.name)) };
     case 'loadData':
-      return { data: loadData(msg.bytes, msg.name) };
+      return { data: loadData(msg.bytes, msg.name, msg.manifest) };
     case 'loadTextModel':
       return { model: loadTextModel(msg.bytes, msg.tokenizer, msg.name, msg.options) };
     case 'loadTextData':
       return { data: loadTextData(msg.bytes, msg.name, msg.textColumn, msg.labelColumn) };
     case 'loadFolder':
-      return { data: loadFolder(msg.bytes, msg.name, msg.paths, msg.lengths) };
+      return { data: loadFolder(msg.bytes, msg.name, msg.paths, msg.lengths, msg.manifest) };
     case 'loadHead':
       return { head: plain(session.load_head(new Uint8Array(msg.bytes), msg.name)) };
     case 'loadEmbeddings':

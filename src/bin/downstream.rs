@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use downstream::data::Dataset;
+use downstream::data::{Dataset, Manifest};
 use downstream::encoder::{self, Encoder, ModelOptions, Pooling};
 use downstream::heads::{self, ProbeSpec};
 use downstream::metrics::{self, Proba};
@@ -120,6 +120,10 @@ enum Command {
         /// data-set order: max-abs and cosine differences are printed before evaluating.
         #[arg(long)]
         fidelity: Option<PathBuf>,
+        /// A split manifest (CSV or JSON: path,label,split) for a --data folder or .zip
+        /// that has none inside (one inside is then skipped); paths relative to the data.
+        #[arg(long, value_name = "FILE", conflicts_with = "tokenizer")]
+        manifest: Option<PathBuf>,
         /// Write the report JSON here (otherwise only a summary is printed).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -651,15 +655,26 @@ fn kebab_name<T: serde::Serialize>(v: &T) -> String {
         .unwrap_or_default()
 }
 
+/// Where `eval` reads its data: a folder, zip or text file, and a manifest beside it.
+struct DataSource<'a> {
+    path: &'a Path,
+    manifest: Option<&'a Path>,
+}
+
 fn eval(
     model: &Path,
-    data: &Path,
+    source: DataSource<'_>,
     model_args: &ModelArgs,
     fidelity_ref: Option<&Path>,
     head: Option<&Path>,
     mut cfg: EvalConfig,
     out: Option<&Path>,
 ) -> Result<()> {
+    let data = source.path;
+    let manifest = match source.manifest {
+        Some(path) => Some(Manifest::new(&file_name(path), &read(path)?)?),
+        None => None,
+    };
     let text = &model_args.text;
     let mut session = Session::new();
     let info = match &text.tokenizer {
@@ -683,7 +698,7 @@ fn eval(
     }
     let data_info = match &text.tokenizer {
         Some(_) => session.load_text_data(&read(data)?, &file_name(data), &text.columns())?,
-        None => session.set_data(Dataset::from_path(data)?)?,
+        None => session.set_data(Dataset::from_path_with(data, manifest.as_ref())?)?,
     };
     if let Some(path) = fidelity_ref {
         let name = file_name(path);
@@ -1101,6 +1116,7 @@ fn main() -> ExitCode {
             ci_method,
             model_args,
             fidelity,
+            manifest,
             out,
         } => {
             let lr = LogRegConfig {
@@ -1111,7 +1127,10 @@ fn main() -> ExitCode {
             let spec = probe.spec(lr);
             eval(
                 model,
-                data,
+                DataSource {
+                    path: data,
+                    manifest: manifest.as_deref(),
+                },
                 model_args,
                 fidelity.as_deref(),
                 head.as_deref(),
