@@ -14,3 +14,34 @@ pub fn read(rel: &str) -> Vec<u8> {
 pub fn close(a: f64, b: f64, tol: f64) -> bool {
     (a - b).abs() <= tol * (1.0 + b.abs())
 }
+
+/// A float `.npy` fixture as f32 rows and its row length.
+pub fn matrix(rel: &str) -> (Vec<f32>, usize) {
+    let a = downstream::npy::read(&read(rel), rel).unwrap();
+    (a.data.iter().map(|&v| v as f32).collect(), a.shape[1])
+}
+
+/// Integer labels, one per line.
+pub fn labels(rel: &str) -> Vec<usize> {
+    String::from_utf8(read(rel))
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect()
+}
+
+/// Items per class per split part: part name -> class -> count.
+pub type Counts = std::collections::BTreeMap<String, std::collections::BTreeMap<String, usize>>;
+
+/// A data set's per-part class counts.
+pub fn split_counts(d: &downstream::data::Dataset) -> Counts {
+    d.split_counts()
+        .into_iter()
+        .map(|(part, c)| {
+            (
+                part.name().to_string(),
+                d.classes.iter().cloned().zip(c).collect(),
+            )
+        })
+        .collect()
+}

@@ -8,24 +8,12 @@ mod common;
 
 use downstream::heads::ProbeSpec;
 use downstream::knn::{self, KnnRule};
-use downstream::npy;
 use downstream::probe::Features;
 use downstream::protocol::ProtocolSpec;
 use downstream::session::{EvalConfig, Session};
 use serde_json::Value;
 
-fn matrix(rel: &str) -> (Vec<f32>, usize) {
-    let a = npy::read(&common::read(rel), rel).unwrap();
-    (a.data.iter().map(|&v| v as f32).collect(), a.shape[1])
-}
-
-fn labels(rel: &str) -> Vec<usize> {
-    String::from_utf8(common::read(rel))
-        .unwrap()
-        .lines()
-        .map(|l| l.trim().parse().unwrap())
-        .collect()
-}
+use common::{labels, matrix};
 
 #[test]
 fn neighbours_equal_scikit_learn_kneighbors_on_digits() {

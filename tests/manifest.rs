@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,19 +13,7 @@ use std::process::Command;
 use downstream::data::{Dataset, Manifest};
 use serde_json::Value;
 
-type Counts = BTreeMap<String, BTreeMap<String, usize>>;
-
-fn counts(d: &Dataset) -> Counts {
-    d.split_counts()
-        .into_iter()
-        .map(|(part, c)| {
-            (
-                part.name().to_string(),
-                d.classes.iter().cloned().zip(c).collect(),
-            )
-        })
-        .collect()
-}
+use common::{split_counts as counts, Counts};
 
 fn expected() -> Counts {
     serde_json::from_slice(&common::read("tests/fixtures/splits/counts.json")).unwrap()

@@ -3,22 +3,10 @@
 
 mod common;
 
-use downstream::npy;
 use downstream::probe::{self, Features, LogRegConfig};
 use serde_json::Value;
 
-fn matrix(rel: &str) -> (Vec<f32>, usize) {
-    let a = npy::read(&common::read(rel), rel).unwrap();
-    (a.data.iter().map(|&v| v as f32).collect(), a.shape[1])
-}
-
-fn labels(rel: &str) -> Vec<usize> {
-    String::from_utf8(common::read(rel))
-        .unwrap()
-        .lines()
-        .map(|l| l.trim().parse().unwrap())
-        .collect()
-}
+use common::{labels, matrix};
 
 #[test]
 fn logistic_regression_matches_scikit_learn_on_digits() {

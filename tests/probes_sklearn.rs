@@ -9,21 +9,10 @@ use downstream::heads::{self, ProbeSpec};
 use downstream::metrics::{self, Proba};
 use downstream::probe::{Features, LogRegConfig};
 use downstream::protocol::{self, Labelled};
-use downstream::{centroid, knn, npy};
+use downstream::{centroid, knn};
 use serde_json::Value;
 
-fn matrix(rel: &str) -> (Vec<f32>, usize) {
-    let a = npy::read(&common::read(rel), rel).unwrap();
-    (a.data.iter().map(|&v| v as f32).collect(), a.shape[1])
-}
-
-fn labels(rel: &str) -> Vec<usize> {
-    String::from_utf8(common::read(rel))
-        .unwrap()
-        .lines()
-        .map(|l| l.trim().parse().unwrap())
-        .collect()
-}
+use common::{labels, matrix};
 
 struct Digits {
     x_train: Vec<f32>,

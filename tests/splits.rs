@@ -11,17 +11,7 @@ use std::process::Command;
 use downstream::data::{parse_manifest, Dataset};
 use serde_json::Value;
 
-fn counts(d: &Dataset) -> BTreeMap<String, BTreeMap<String, usize>> {
-    d.split_counts()
-        .into_iter()
-        .map(|(part, c)| {
-            (
-                part.name().to_string(),
-                d.classes.iter().cloned().zip(c).collect(),
-            )
-        })
-        .collect()
-}
+use common::split_counts as counts;
 
 fn expected() -> BTreeMap<String, BTreeMap<String, usize>> {
     serde_json::from_slice(&common::read("tests/fixtures/splits/counts.json")).unwrap()
