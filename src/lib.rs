@@ -35,6 +35,7 @@ pub mod split;
 pub mod stats;
 pub mod text;
 pub mod textdata;
+pub mod tsne;
 
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;

@@ -412,6 +412,35 @@ pub fn pca_2d(x: &[f32], dim: usize) -> Result<JsValue, JsError> {
     to_js(&crate::pca::pca2(x, dim).map_err(js_err)?)
 }
 
+/// Two-dimensional t-SNE (bhtsne's Barnes-Hut fit with scikit-learn's settings, PCA start, no
+/// randomness; see `crate::tsne`) of row-major embeddings `x` with `dim` columns; `perplexity`
+/// defaults to 30. `progress`, when a function, is called as `progress(done, total)` after each
+/// iteration. Returns `{coords, perplexity, iterations, kl_divergence, method, ...}` with `coords`
+/// row-major `n x 2`.
+#[wasm_bindgen]
+pub fn tsne_2d(
+    x: &[f32],
+    dim: usize,
+    perplexity: Option<f32>,
+    progress: Option<js_sys::Function>,
+) -> Result<JsValue, JsError> {
+    let opts = crate::tsne::TsneOptions {
+        perplexity: perplexity.unwrap_or(crate::tsne::DEFAULT_PERPLEXITY),
+        ..Default::default()
+    };
+    let on_epoch = |done: usize, total: usize| {
+        if let Some(f) = &progress {
+            // A throwing progress function does not stop the fit.
+            let _ = f.call2(
+                &JsValue::NULL,
+                &JsValue::from(done as u32),
+                &JsValue::from(total as u32),
+            );
+        }
+    };
+    to_js(&crate::tsne::tsne2_with_progress(x, dim, &opts, on_epoch).map_err(js_err)?)
+}
+
 /// Compares two reports on the same test items with the CLI's `compare` code: McNemar,
 /// the paired bootstrap CI of accuracy(A) − accuracy(B) (`resamples`, `seed`: a whole
 /// number below 2^53), metric deltas and the B − A confusion matrix.

@@ -1,0 +1,318 @@
+//! t-SNE to two dimensions for the embedding map: the Barnes-Hut fit of the `bhtsne` crate with
+//! scikit-learn's `TSNE(n_components=2, init='pca')` settings where the crate allows, and no
+//! randomness, so the same embeddings give the same bytes natively and in wasm.
+//!
+//! What follows scikit-learn: Euclidean distances on the embeddings, the `k = min(n − 1,
+//! ⌊3·perplexity + 1⌋)` exact nearest neighbours of each row (found here by brute force, ties to
+//! the lower row), perplexity 30, 1000 iterations, early exaggeration 12 for the first 250 with
+//! momentum 0.5 then 0.8, θ = 0.5, and `init='pca'`: the two-component PCA of the rows
+//! ([`crate::pca::pca2`]) scaled so that column 0 has standard deviation 1e-4. The learning rate is
+//! scikit-learn's `'auto'`, `max(n / 12 / 4, 50)`, applied to its gradient, which carries a factor
+//! 4 that bhtsne's does not: bhtsne gets `4 · max(n / 48, 50)`, the same steps.
+//!
+//! Differences: bhtsne requires `3·⌊perplexity⌋ ≤ n − 1`, so the perplexity is clamped to
+//! `(n − 1) / 3` for small sets (scikit-learn only requires `perplexity < n`), and it always runs
+//! the full number of iterations (scikit-learn may stop early when the gradient stalls).
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// Fewest rows t-SNE accepts.
+pub const MIN_ROWS: usize = 4;
+/// scikit-learn's default perplexity.
+pub const DEFAULT_PERPLEXITY: f32 = 30.0;
+/// scikit-learn's default number of iterations (`max_iter`).
+pub const DEFAULT_ITERATIONS: usize = 1000;
+/// Iterations with early exaggeration (scikit-learn's `_EXPLORATION_MAX_ITER`).
+pub const EXPLORATION_ITERATIONS: usize = 250;
+/// scikit-learn's default early exaggeration.
+pub const EARLY_EXAGGERATION: f32 = 12.0;
+/// scikit-learn's default Barnes-Hut angle.
+pub const THETA: f32 = 0.5;
+
+/// Settings of a t-SNE fit; [`TsneOptions::default`] is scikit-learn's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TsneOptions {
+    /// Wanted perplexity (clamped to `(n − 1) / 3`, see the module documentation).
+    pub perplexity: f32,
+    /// Gradient-descent iterations, early exaggeration included.
+    pub iterations: usize,
+}
+
+impl Default for TsneOptions {
+    fn default() -> Self {
+        Self {
+            perplexity: DEFAULT_PERPLEXITY,
+            iterations: DEFAULT_ITERATIONS,
+        }
+    }
+}
+
+/// A two-dimensional t-SNE embedding of `n` rows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Tsne {
+    /// Embedded rows, row-major `n x 2`.
+    pub coords: Vec<f32>,
+    /// Perplexity used (the wanted one, or `(n − 1) / 3` when that is smaller).
+    pub perplexity: f32,
+    /// Nearest neighbours per row in the affinities.
+    pub neighbours: usize,
+    /// Iterations run.
+    pub iterations: usize,
+    /// Learning rate given to bhtsne (see the module documentation).
+    pub learning_rate: f32,
+    /// Kullback-Leibler divergence `KL(P ‖ Q)` of the result, computed exactly (all pairs for
+    /// `Q`, in f64 with libm's `log`, so the same in wasm) over bhtsne's sparse affinities `P`.
+    pub kl_divergence: Option<f64>,
+    /// Always `"barnes-hut"`.
+    pub method: &'static str,
+    pub n: usize,
+    pub dim: usize,
+}
+
+/// Checks the input and returns the number of rows.
+fn check(x: &[f32], dim: usize, opts: &TsneOptions) -> Result<usize> {
+    if dim == 0 || x.len() % dim != 0 {
+        return Err(Error::InvalidValue {
+            name: "embedding dimension",
+            value: dim.to_string(),
+            why: format!("{} values do not make whole rows of {dim}", x.len()),
+        });
+    }
+    let n = x.len() / dim;
+    if n < MIN_ROWS {
+        return Err(Error::InvalidValue {
+            name: "rows",
+            value: n.to_string(),
+            why: format!("t-SNE needs at least {MIN_ROWS} rows"),
+        });
+    }
+    if u32::try_from(n).is_err() {
+        return Err(Error::InvalidValue {
+            name: "rows",
+            value: n.to_string(),
+            why: "t-SNE takes at most 4294967295 rows".into(),
+        });
+    }
+    if !(opts.perplexity.is_finite() && opts.perplexity >= 1.0) {
+        return Err(Error::InvalidParameter {
+            name: "perplexity",
+            value: opts.perplexity.to_string(),
+            why: "must be a number of at least 1 (scikit-learn's default is 30)",
+        });
+    }
+    if opts.iterations < EXPLORATION_ITERATIONS || opts.iterations > 100_000 {
+        return Err(Error::InvalidParameter {
+            name: "iterations",
+            value: opts.iterations.to_string(),
+            why: "must be between 250 and 100000 (scikit-learn's default is 1000)",
+        });
+    }
+    if let Some((pos, &bad)) = x.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+        return Err(Error::NonFinite {
+            what: "embeddings".into(),
+            row: pos / dim,
+            col: pos % dim,
+            value: f64::from(bad),
+        });
+    }
+    Ok(n)
+}
+
+/// The `k` nearest other rows of every row by Euclidean distance (computed in f64), nearest
+/// first, ties to the lower row index.
+fn nearest_neighbours(x: &[f32], dim: usize, k: usize) -> Vec<Vec<bhtsne::Neighbor<f32>>> {
+    let rows: Vec<&[f32]> = x.chunks_exact(dim).collect();
+    let mut sq = vec![0.0f64; rows.len()];
+    rows.iter()
+        .enumerate()
+        .map(|(i, a)| {
+            for (j, (b, d)) in rows.iter().zip(sq.iter_mut()).enumerate() {
+                *d = if i == j {
+                    f64::INFINITY
+                } else {
+                    a.iter()
+                        .zip(b.iter())
+                        .map(|(&p, &q)| {
+                            let t = f64::from(p) - f64::from(q);
+                            t * t
+                        })
+                        .sum()
+                };
+            }
+            let mut order: Vec<usize> = (0..rows.len()).filter(|&j| j != i).collect();
+            let by = |a: &usize, b: &usize| {
+                let da = sq.get(*a).copied().unwrap_or(f64::INFINITY);
+                let db = sq.get(*b).copied().unwrap_or(f64::INFINITY);
+                da.total_cmp(&db).then(a.cmp(b))
+            };
+            if k < order.len() {
+                order.select_nth_unstable_by(k, by);
+                order.truncate(k);
+            }
+            order.sort_unstable_by(by);
+            order
+                .into_iter()
+                .map(|j| bhtsne::Neighbor {
+                    index: j,
+                    distance: sq.get(j).copied().unwrap_or(0.0).sqrt() as f32,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// scikit-learn's `init='pca'`: PCA to two components, scaled so column 0 has standard deviation
+/// 1e-4 (population standard deviation, as numpy's `std`).
+fn pca_init(x: &[f32], dim: usize, n: usize) -> Result<Vec<f32>> {
+    let pca = crate::pca::pca2(x, dim)?;
+    let col0: Vec<f64> = pca
+        .coords
+        .chunks_exact(2)
+        .filter_map(|r| r.first().copied())
+        .collect();
+    let mean = col0.iter().sum::<f64>() / n as f64;
+    let std = (col0.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64).sqrt();
+    if !(std.is_finite() && std > 0.0) {
+        return Err(Error::InvalidValue {
+            name: "embeddings",
+            value: format!("{n} identical rows"),
+            why: "t-SNE needs at least two different rows".into(),
+        });
+    }
+    let scale = 1e-4 / std;
+    Ok(pca.coords.iter().map(|&v| (v * scale) as f32).collect())
+}
+
+/// Exact `KL(P ‖ Q) = Σ pᵢⱼ log(pᵢⱼ / qᵢⱼ)` with `qᵢⱼ = (1 + ‖yᵢ − yⱼ‖²)⁻¹ / Σₖ≠ₗ (1 + ‖yₖ − yₗ‖²)⁻¹`
+/// over the stored (non-zero) entries of the sparse `P`.
+fn kl_divergence(p: &bhtsne::SparseAffinities<f32>, y: &[f32]) -> f64 {
+    let pts: Vec<(f64, f64)> = y
+        .chunks_exact(2)
+        .map(|r| match r {
+            [a, b] => (f64::from(*a), f64::from(*b)),
+            _ => (0.0, 0.0),
+        })
+        .collect();
+    let w = |a: (f64, f64), b: (f64, f64)| {
+        let (dx, dy) = (a.0 - b.0, a.1 - b.1);
+        1.0 / (1.0 + dx * dx + dy * dy)
+    };
+    let mut z = 0.0;
+    for (i, &a) in pts.iter().enumerate() {
+        for &b in pts.iter().skip(i + 1) {
+            z += 2.0 * w(a, b);
+        }
+    }
+    let mut kl = 0.0;
+    for (i, bounds) in p.rows().windows(2).enumerate() {
+        let (Some(&lo), Some(&hi), Some(&a)) = (bounds.first(), bounds.get(1), pts.get(i)) else {
+            continue;
+        };
+        let cols = p.columns().get(lo..hi).unwrap_or_default();
+        let vals = p.values().get(lo..hi).unwrap_or_default();
+        for (&j, &pij) in cols.iter().zip(vals) {
+            if let (Some(&b), true) = (pts.get(j as usize), pij > 0.0) {
+                let pij = f64::from(pij);
+                kl += pij * libm::log(pij * z / w(a, b));
+            }
+        }
+    }
+    kl
+}
+
+/// Runs bhtsne's Barnes-Hut fit on the checked input; `progress(epoch, total)` after each epoch.
+fn fit(
+    x: &[f32],
+    dim: usize,
+    n: usize,
+    opts: &TsneOptions,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<Tsne> {
+    // bhtsne panics unless 3·⌊perplexity⌋ ≤ n − 1.
+    let perplexity = opts.perplexity.min((n - 1) as f32 / 3.0);
+    // scikit-learn's neighbour count: min(n − 1, int(3·perplexity + 1)).
+    let k = ((3.0 * perplexity + 1.0).floor() as usize)
+        .min(n - 1)
+        .max(1);
+    let init = pca_init(x, dim, n)?;
+    let neighbours = nearest_neighbours(x, dim, k);
+    let learning_rate = 4.0 * (n as f32 / EARLY_EXAGGERATION / 4.0).max(50.0);
+    let iterations = opts.iterations;
+    let rows: Vec<&[f32]> = x.chunks_exact(dim).collect();
+    let mut tsne: bhtsne::tSNE<f32, &[f32], 2> = bhtsne::tSNE::new(&rows);
+    tsne.perplexity(perplexity)
+        .epochs(iterations)
+        .learning_rate(learning_rate)
+        .early_exaggeration(EARLY_EXAGGERATION)
+        .stop_lying_epoch(EXPLORATION_ITERATIONS)
+        .momentum_switch_epoch(EXPLORATION_ITERATIONS)
+        .momentum(0.5)
+        .final_momentum(0.8)
+        .initial_embedding(init)
+        .epoch_callback(|epoch, _| progress(epoch + 1, iterations));
+    tsne.barnes_hut_with_neighbors(THETA, &neighbours);
+    let coords = tsne.embedding();
+    if let Some(pos) = coords.iter().position(|v| !v.is_finite()) {
+        return Err(Error::NonFinite {
+            what: "the t-SNE result".into(),
+            row: pos / 2,
+            col: pos % 2,
+            value: coords.get(pos).map_or(f64::NAN, |&v| f64::from(v)),
+        });
+    }
+    Ok(Tsne {
+        kl_divergence: tsne.affinities().map(|p| kl_divergence(&p, &coords)),
+        coords,
+        perplexity,
+        neighbours: k,
+        iterations,
+        learning_rate,
+        method: "barnes-hut",
+        n,
+        dim,
+    })
+}
+
+/// Two-dimensional t-SNE of the row-major `x` with `dim` columns (see the module documentation);
+/// `progress(done, total)` is called after every iteration.
+///
+/// Natively the fit runs in a one-thread rayon pool: bhtsne's parallel sums then add in the same
+/// order on every run and as in the wasm build (where rayon runs on the calling thread).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn tsne2_with_progress(
+    x: &[f32],
+    dim: usize,
+    opts: &TsneOptions,
+    mut progress: impl FnMut(usize, usize) + Send,
+) -> Result<Tsne> {
+    let n = check(x, dim, opts)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .map_err(|e| Error::InvalidValue {
+            name: "t-SNE thread pool",
+            value: "1 thread".into(),
+            why: e.to_string(),
+        })?;
+    pool.install(|| fit(x, dim, n, opts, &mut progress))
+}
+
+/// Two-dimensional t-SNE of the row-major `x` with `dim` columns (see the module documentation);
+/// `progress(done, total)` is called after every iteration.
+#[cfg(target_arch = "wasm32")]
+pub fn tsne2_with_progress(
+    x: &[f32],
+    dim: usize,
+    opts: &TsneOptions,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Tsne> {
+    let n = check(x, dim, opts)?;
+    fit(x, dim, n, opts, &mut progress)
+}
+
+/// [`tsne2_with_progress`] without progress reports.
+pub fn tsne2(x: &[f32], dim: usize, opts: &TsneOptions) -> Result<Tsne> {
+    tsne2_with_progress(x, dim, opts, |_, _| {})
+}
