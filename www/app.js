@@ -126,6 +126,7 @@ const ui = {
   scatterBlock: $('scatter-block'),
   scatter: $('embedding-scatter'),
   scatterNote: $('scatter-note'),
+  mapMethod: $('map-method'),
   compareStart: $('compare-start'),
   compareHint: $('compare-hint'),
   compareView: $('compare-view'),
@@ -662,25 +663,36 @@ async function openSamples(title, positions) {
   await fillGallery(token, title, samples);
 }
 
-/** Embedding map: PCA of the test items' embeddings, computed in the session worker. */
-async function renderScatter(report, { fromRun }) {
+/** Embedding map: PCA (default) or t-SNE (on demand, ui.mapMethod) of the test items'
+ * embeddings, computed in the session worker. `fromRun`: the report is this page's run (a new
+ * report resets the map to PCA; t-SNE is slow, so it is only computed when chosen). */
+async function renderScatter(report, { fromRun, method = 'pca' }) {
+  if (state.scatterReport !== report) {
+    state.scatterReport = report;
+    state.scatterFromRun = fromRun;
+    state.tsne = null;
+    ui.mapMethod.value = method;
+  }
+  if (method !== 'tsne') stopTsne();
   state.pca = null;
   ui.scatter.replaceChildren();
   const p = report.predictions ?? {};
   const sameFiles = state.data?.sha256 === report.data?.sha256 && (state.data?.precomputed || state.model?.sha256 === report.model?.sha256);
   ui.scatterBlock.hidden = false;
   if ((p.test_index ?? []).length < 2 || !(fromRun || sameFiles)) {
+    ui.mapMethod.disabled = true;
     ui.scatterNote.hidden = false;
     ui.scatterNote.textContent = (p.test_index ?? []).length < 2
       ? 'No embedding map: this report has no per-sample predictions.'
       : 'The embedding map needs the embeddings of this report’s model and data: load them and press Run to draw it.';
     return;
   }
+  ui.mapMethod.disabled = false;
   ui.scatterNote.hidden = true;
   const token = (state.scatterToken = (state.scatterToken ?? 0) + 1);
-  let pca;
+  let result;
   try {
-    pca = (await (await engine.sessionWorker()).request('pca', { indices: p.test_index, sha256: report.data?.sha256 }).promise).pca;
+    result = method === 'tsne' ? await tsneOf(report, token) : (await (await engine.sessionWorker()).request('pca', { indices: p.test_index, sha256: report.data?.sha256 }).promise).pca;
   } catch (err) {
     if (token !== state.scatterToken) return;
     ui.scatterNote.hidden = false;
@@ -688,9 +700,17 @@ async function renderScatter(report, { fromRun }) {
     return;
   }
   if (token !== state.scatterToken || state.report !== report) return;
-  state.pca = pca;
   const labels = report.metrics.confusion_matrix.labels;
-  const svg = scatterSvg(pca.coords, p.y_true, labels, { items: p.test_index, pred: p.y_pred, explained: pca.explained_variance_ratio });
+  const common = { items: p.test_index, pred: p.y_pred };
+  let svg;
+  if (method === 'tsne') {
+    svg = scatterSvg(result.coords, p.y_true, labels, { ...common, method: 'tsne', perplexity: result.perplexity });
+    ui.scatterNote.hidden = false;
+    ui.scatterNote.textContent = `t-SNE of ${result.n} points (Barnes-Hut, perplexity ${Number(result.perplexity.toFixed(2))}, ${result.iterations} iterations, started from PCA; KL divergence ${Number.isFinite(result.kl_divergence) ? result.kl_divergence.toFixed(3) : 'n/a'}) in ${(result.ms / 1000).toFixed(1)} s.`;
+  } else {
+    state.pca = result;
+    svg = scatterSvg(result.coords, p.y_true, labels, { ...common, explained: result.explained_variance_ratio });
+  }
   // Keyboard: one dot is the tab stop (a roving tabindex, as in the matrix).
   svg.querySelectorAll('.point').forEach((dot, k) => {
     dot.setAttribute('tabindex', k === 0 ? '0' : '-1');
@@ -698,6 +718,40 @@ async function renderScatter(report, { fromRun }) {
     dot.setAttribute('aria-label', dot.querySelector('title')?.textContent ?? `test item ${dot.dataset.item}`);
   });
   ui.scatter.replaceChildren(svg);
+}
+
+/** t-SNE of the report's test embeddings, once per report (kept in state.tsne), with its
+ * iterations as progress in the map's note. */
+async function tsneOf(report, token) {
+  if (state.tsne?.report === report) return state.tsne.result;
+  const p = report.predictions;
+  const n = p.test_index.length;
+  const note = (text) => {
+    if (token !== state.scatterToken) return;
+    ui.scatterNote.hidden = false;
+    ui.scatterNote.textContent = text;
+  };
+  note(`Computing t-SNE of ${n} points… (choose PCA to stop)`);
+  const worker = await engine.sessionWorker();
+  const request = worker.request('tsne', { indices: p.test_index, sha256: report.data?.sha256 }, {
+    onProgress: (msg) => note(`Computing t-SNE of ${n} points… iteration ${msg.done} of ${msg.total} (choose PCA to stop)`),
+  });
+  state.tsneRunning = { token };
+  try {
+    const { tsne } = await request.promise;
+    state.tsne = { report, result: tsne };
+    return tsne;
+  } finally {
+    if (state.tsneRunning?.token === token) state.tsneRunning = null;
+  }
+}
+
+/** Stops a t-SNE still running: the worker cannot hear a message while in wasm, so the
+ * session worker is restarted with its model, data and embeddings (as Cancel does). */
+function stopTsne() {
+  if (!state.tsneRunning) return;
+  state.tsneRunning = null;
+  engine.restart().catch((err) => showError(`The engine could not be restarted after stopping t-SNE: ${err.message}. Reload the page.`));
 }
 
 /** Arrow keys move to the nearest dot in that direction; Enter or Space opens the focused dot's sample. */
@@ -1659,6 +1713,9 @@ ui.cmZoomOut.addEventListener('click', () => zoomMatrix(-1));
 ui.cmZoomFit.addEventListener('click', () => zoomMatrix('fit'));
 ui.scatter.addEventListener('pointerdown', onScatterDown);
 ui.scatter.addEventListener('keydown', onScatterKey);
+ui.mapMethod.addEventListener('change', () => {
+  if (state.report) renderScatter(state.report, { fromRun: state.scatterFromRun, method: ui.mapMethod.value });
+});
 ui.compareStart.addEventListener('click', startCompare);
 ui.matrix.addEventListener('click', (event) => {
   const cell = event.target.closest?.('.cell');

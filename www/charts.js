@@ -703,11 +703,12 @@ export function fewShotPoints(report) {
 }
 
 /**
- * 2-D embedding scatter (PCA coordinates), one dot per test item coloured by its true class.
- * coords: flat [x0, y0, x1, y1, …]; classes: true class index per point; items: the item index
- * per point (data-item, for the gallery). Wrong predictions (pred given) get a dark ring.
+ * 2-D embedding scatter (PCA coordinates, or t-SNE with method 'tsne'), one dot per test item
+ * coloured by its true class. coords: flat [x0, y0, x1, y1, …]; classes: true class index per
+ * point; items: the item index per point (data-item, for the gallery). Wrong predictions (pred
+ * given) get a dark ring. explained: PCA's variance ratios (axis labels); perplexity: t-SNE's.
  */
-export function scatterSvg(coords, classes, labels, { items, pred, explained, doc = globalThis.document } = {}) {
+export function scatterSvg(coords, classes, labels, { items, pred, explained, method = 'pca', perplexity, doc = globalThis.document } = {}) {
   const n = classes.length;
   const xs = Array.from({ length: n }, (_, i) => coords[2 * i]);
   const ys = Array.from({ length: n }, (_, i) => coords[2 * i + 1]);
@@ -721,12 +722,16 @@ export function scatterSvg(coords, classes, labels, { items, pred, explained, do
   const k = labels.length;
   const legendRows = Math.ceil(Math.min(k, 40) / 2);
   const ev = (i) => (fin(explained?.[i]) ? ` (${(explained[i] * 100).toFixed(1)} % of variance)` : '');
+  const tsne = method === 'tsne';
+  const perp = fin(perplexity) ? ` (perplexity ${Number(perplexity.toFixed(2))})` : '';
   const f = frame(doc, {
     cls: 'embedding-scatter',
-    label: `PCA of the ${n} test embeddings, coloured by true class (${k} classes)`,
-    title: 'Test embeddings, first two principal components',
-    xLabel: `PC 1${ev(0)}`,
-    yLabel: `PC 2${ev(1)}`,
+    label: tsne
+      ? `t-SNE${perp} of the ${n} test embeddings, coloured by true class (${k} classes)`
+      : `PCA of the ${n} test embeddings, coloured by true class (${k} classes)`,
+    title: tsne ? `Test embeddings, t-SNE${perp}` : 'Test embeddings, first two principal components',
+    xLabel: tsne ? 't-SNE 1' : `PC 1${ev(0)}`,
+    yLabel: tsne ? 't-SNE 2' : `PC 2${ev(1)}`,
     xDomain: ext(xs),
     yDomain: ext(ys),
     width: 520,

@@ -293,9 +293,9 @@ function neighboursOf(index, sha256) {
   return { neighbours: plain(session.neighbours(index)) };
 }
 
-/** Two-component PCA of the embeddings of the given items (a report's test split), for the
+/** The embeddings of the given items (a report's test split) as row-major rows, for the
  * results view's embedding map. Needs this session's embeddings of the report's data. */
-function pcaOf(indices, sha256) {
+function embeddingRows(indices, sha256) {
   if (!embedded || dataSha === null) throw new Error('this page has no embeddings of the report\'s data (run an evaluation first)');
   if (sha256 && sha256 !== dataSha) throw new Error('the loaded data set is not the one this report was made on (its SHA-256 differs)');
   const emb = session.embeddings();
@@ -306,7 +306,34 @@ function pcaOf(indices, sha256) {
     if (!(Number.isInteger(i) && i >= 0 && i < dataN)) throw new Error(`item ${i} is not in the loaded data set`);
     x.set(emb.subarray(i * dim, (i + 1) * dim), r * dim);
   });
+  return { x, dim };
+}
+
+/** Two-component PCA of the embeddings of the given items, for the embedding map. */
+function pcaOf(indices, sha256) {
+  const { x, dim } = embeddingRows(indices, sha256);
   return { pca: plain(wasmModule.pca_2d(x, dim)) };
+}
+
+/** Least milliseconds between two 't-SNE' progress messages (the first and last always go). */
+const TSNE_PROGRESS_MS = 100;
+
+/** Two-dimensional t-SNE of the embeddings of the given items, for the embedding map; posts
+ * {phase: 'tsne', done, total} progress (iterations). The worker is busy in wasm until it
+ * returns, so a cancel cannot arrive: the page stops the worker. */
+function tsneOf(id, indices, sha256, perplexity) {
+  const { x, dim } = embeddingRows(indices, sha256);
+  let last = -Infinity;
+  const onIteration = (done, total) => {
+    const now = performance.now();
+    if (done <= 1 || done === total || now - last >= TSNE_PROGRESS_MS) {
+      last = now;
+      progress(id, { phase: 'tsne', done, total });
+    }
+  };
+  const started = performance.now();
+  const tsne = plain(wasmModule.tsne_2d(x, dim, Number.isFinite(perplexity) ? perplexity : undefined, onIteration));
+  return { tsne: { ...tsne, ms: performance.now() - started } };
 }
 
 /** Test hook: a real wasm trap. wasm-bindgen's allocator aborts (`unreachable`) on a size
@@ -348,6 +375,8 @@ async function handle(msg) {
       return neighboursOf(msg.index, msg.sha256);
     case 'pca':
       return pcaOf(msg.indices, msg.sha256);
+    case 'tsne':
+      return tsneOf(msg.id, msg.indices, msg.sha256, msg.perplexity);
     case 'compare':
       return { comparison: plain(wasmModule.compare_reports(msg.a, msg.b, msg.resamples, msg.seed)) };
     case 'evaluate':

@@ -188,6 +188,20 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// 2-D map of embeddings, as the page's embedding map draws it: PCA or t-SNE coordinates
+    /// to a CSV (one row per embedding, in input order).
+    Map {
+        /// Embeddings: a .npy [N, D], or a .npz (X, y) / CSV with a label column (labels unused).
+        embeddings: PathBuf,
+        #[arg(long, value_enum, default_value_t = MapMethod::Pca)]
+        method: MapMethod,
+        /// t-SNE perplexity (clamped to (N - 1) / 3 for small sets).
+        #[arg(long, default_value_t = downstream::tsne::DEFAULT_PERPLEXITY)]
+        perplexity: f32,
+        /// Output CSV: a header (pc1,pc2 or tsne1,tsne2), then one "x,y" line per row.
+        #[arg(long)]
+        output: PathBuf,
+    },
     /// Compare two reports on the same test items: McNemar and the paired bootstrap.
     Compare {
         #[arg(long)]
@@ -201,6 +215,14 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+enum MapMethod {
+    /// scikit-learn's PCA(n_components=2).
+    Pca,
+    /// t-SNE (Barnes-Hut, scikit-learn's settings, PCA start; the page's numbers bit for bit).
+    Tsne,
 }
 
 #[derive(Clone, Copy, PartialEq, ValueEnum)]
@@ -1049,6 +1071,58 @@ fn load_compared(path: &Path) -> Result<downstream::compare::Compared> {
     downstream::compare::Compared::from_json(&text, &path.display().to_string())
 }
 
+/// `map`: PCA or t-SNE coordinates of embeddings to a CSV. Values are written in Rust's
+/// shortest round-trip form, so reading them back gives the same floats.
+fn map(embeddings: &Path, method: MapMethod, perplexity: f32, output: &Path) -> Result<()> {
+    let (x, dim) = if embfile::Kind::of(&file_name(embeddings)) == Some(embfile::Kind::Npy) {
+        read_matrix(embeddings)?
+    } else {
+        let (x, dim, _) = read_embeddings(embeddings, None)?;
+        (x, dim)
+    };
+    let mut csv = String::new();
+    match method {
+        MapMethod::Pca => {
+            let p = downstream::pca::pca2(&x, dim)?;
+            csv.push_str("pc1,pc2\n");
+            for r in p.coords.chunks_exact(2) {
+                if let [a, b] = r {
+                    csv.push_str(&format!("{a},{b}\n"));
+                }
+            }
+            eprintln!(
+                "PCA of {} rows of {dim}: {:.1} % and {:.1} % of the variance",
+                p.n,
+                p.explained_variance_ratio[0] * 100.0,
+                p.explained_variance_ratio[1] * 100.0
+            );
+        }
+        MapMethod::Tsne => {
+            let opts = downstream::tsne::TsneOptions {
+                perplexity,
+                ..Default::default()
+            };
+            let t = downstream::tsne::tsne2(&x, dim, &opts)?;
+            csv.push_str("tsne1,tsne2\n");
+            for r in t.coords.chunks_exact(2) {
+                if let [a, b] = r {
+                    csv.push_str(&format!("{a},{b}\n"));
+                }
+            }
+            eprintln!(
+                "t-SNE of {} rows of {dim}: perplexity {}, {} iterations, KL divergence {:.4}",
+                t.n,
+                t.perplexity,
+                t.iterations,
+                t.kl_divergence.unwrap_or(f64::NAN)
+            );
+        }
+    }
+    write(output, csv.as_bytes())?;
+    eprintln!("coordinates written to {}", output.display());
+    Ok(())
+}
+
 fn compare(path_a: &Path, path_b: &Path, boot: &BootstrapConfig, json: bool) -> Result<()> {
     let a = load_compared(path_a)?;
     let b = load_compared(path_b)?;
@@ -1223,6 +1297,12 @@ fn main() -> ExitCode {
         Command::Probe { .. } => Err(Error::NotReady(
             "probe needs --train-x and --test-x, or --data",
         )),
+        Command::Map {
+            embeddings,
+            method,
+            perplexity,
+            output,
+        } => map(embeddings, *method, *perplexity, output),
         Command::Compare {
             report_a,
             report_b,

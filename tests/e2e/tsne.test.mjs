@@ -1,0 +1,180 @@
+// Browser tests of the t-SNE embedding map (src/tsne.rs through wasm tsne_2d, the worker's
+// 'tsne' message and the map-method select). The demo's map switches to t-SNE and back, with
+// the same gallery links as the PCA map; the wasm t-SNE of tests/fixtures/tsne/digits_X.npy
+// equals the native CLI's (`downstream map --method tsne`) bit for bit (build the CLI with
+// `make e2e-reports` or `make cli`).
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT, RUN_TIMEOUT, TEST_TIMEOUT, openPage, readReport, useBrowser, waitForState } from './helpers.mjs';
+
+useBrowser();
+
+const CLI = path.join(ROOT, 'target/debug/downstream');
+const DIGITS = path.join(ROOT, 'tests/fixtures/tsne/digits_X.npy');
+
+/** A little-endian float32 2-D .npy (format 1.0 or 2.0) as {data: Float32Array, rows, cols}. */
+function readNpyF32(file) {
+  const buf = readFileSync(file);
+  const major = buf[6];
+  const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
+  const start = (major === 1 ? 10 : 12) + headerLen;
+  const header = buf.subarray(major === 1 ? 10 : 12, start).toString('latin1');
+  assert.match(header, /'descr': '<f4'/);
+  assert.match(header, /'fortran_order': False/);
+  const [rows, cols] = /'shape': \((\d+), (\d+)\)/.exec(header).slice(1).map(Number);
+  const data = new Float32Array(buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + start + rows * cols * 4));
+  return { data, rows, cols };
+}
+
+async function gallerySamples(page) {
+  return page.$$eval('[data-testid="sample-gallery"] [data-sample]', (els) => els.map((e) => Number(e.dataset.sample)).sort((a, b) => a - b));
+}
+
+async function mapPoints(page) {
+  return page.$$eval('[data-testid="embedding-scatter"] circle.point', (els) =>
+    els.map((e) => ({ i: Number(e.dataset.i), item: Number(e.dataset.item), cls: Number(e.dataset.class), cx: Number(e.getAttribute('cx')), cy: Number(e.getAttribute('cy')) })),
+  );
+}
+
+/** The dot farthest from any other (t-SNE packs clusters tightly; a click there hits only it). */
+function loneliest(points) {
+  const gap = (q) => Math.min(...points.filter((o) => o !== q).map((o) => Math.hypot(o.cx - q.cx, o.cy - q.cy)));
+  return points.reduce((best, q) => (gap(q) > gap(best) ? q : best));
+}
+
+async function mapLabel(page) {
+  return page.locator('[data-testid="embedding-scatter"] svg').getAttribute('aria-label');
+}
+
+describe('t-SNE map of the demo run', () => {
+  const report = readReport('demo-report.json');
+  let ctx;
+
+  before(async () => {
+    ctx = await openPage();
+    await ctx.page.getByTestId('run-demo').click();
+    await waitForState(ctx.page, ['results']);
+  });
+  after(async () => {
+    await ctx?.context.close();
+  });
+
+  test('switching to t-SNE draws one dot per test item, linked to the gallery; back to PCA redraws PCA', { timeout: TEST_TIMEOUT }, async () => {
+    const { page } = ctx;
+    const p = report.predictions;
+    const n = p.test_index.length;
+    const select = page.getByTestId('map-method');
+    await page.locator('[data-testid="embedding-scatter"] circle.point').first().waitFor({ timeout: 60_000 });
+    assert.equal(await select.inputValue(), 'pca', 'a run draws PCA by default');
+    assert.match(await mapLabel(page), /^PCA of the \d+ test embeddings/);
+
+    const started = Date.now();
+    await select.selectOption('tsne');
+    await page.waitForFunction(
+      () => /^t-SNE/.test(document.querySelector('[data-testid="embedding-scatter"] svg')?.getAttribute('aria-label') ?? ''),
+      null,
+      { timeout: RUN_TIMEOUT },
+    );
+    const seconds = (Date.now() - started) / 1000;
+    console.log(`t-SNE of the demo's ${n} test embeddings on the page: ${seconds.toFixed(2)} s (select to drawn map)`);
+    assert.equal(await mapLabel(page), `t-SNE (perplexity 30) of the ${n} test embeddings, coloured by true class (${report.metrics.confusion_matrix.labels.length} classes)`);
+    const text = await page.getByTestId('embedding-scatter').textContent();
+    assert.ok(text.includes('t-SNE 1') && text.includes('t-SNE 2'), 'axis labels');
+    assert.ok(!text.includes('% of variance'), 'no explained variance on a t-SNE map');
+    assert.match(await page.getByTestId('scatter-note').textContent(), new RegExp(`^t-SNE of ${n} points \\(Barnes-Hut, perplexity 30, 1000 iterations`));
+
+    const points = await mapPoints(page);
+    assert.equal(points.length, n);
+    assert.deepEqual(points.map((q) => q.item).sort((a, b) => a - b), [...p.test_index].sort((a, b) => a - b));
+    for (const q of points) assert.equal(q.cls, p.y_true[q.i], 'coloured by the true class');
+
+    // A click opens exactly that sample.
+    const target = loneliest(points);
+    assert.ok(Math.min(...points.filter((o) => o !== target).map((o) => Math.hypot(o.cx - target.cx, o.cy - target.cy))) > 7, 'a dot no other dot overlaps');
+    await page.locator(`[data-testid="embedding-scatter"] circle.point[data-i="${target.i}"]`).click({ force: true });
+    await page.getByTestId('sample-gallery').waitFor({ state: 'visible' });
+    assert.deepEqual(await gallerySamples(page), [target.item]);
+    await page.keyboard.press('Escape');
+
+    // Keyboard: focus a dot, Enter opens its sample.
+    const other = points[5];
+    await page.locator(`[data-testid="embedding-scatter"] circle.point[data-i="${other.i}"]`).focus();
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((item) => [...document.querySelectorAll('[data-testid="sample-gallery"] [data-sample]')].map((e) => Number(e.dataset.sample)).join() === String(item), other.item);
+    await page.keyboard.press('Escape');
+
+    // Back to PCA, then to t-SNE again (kept for this report: no second computation).
+    await select.selectOption('pca');
+    await page.waitForFunction(() => /^PCA/.test(document.querySelector('[data-testid="embedding-scatter"] svg')?.getAttribute('aria-label') ?? ''));
+    assert.match(await page.getByTestId('embedding-scatter').textContent(), /PC 1 \(\d+\.\d % of variance\)/);
+    assert.equal((await mapPoints(page)).length, n);
+    const again = Date.now();
+    await select.selectOption('tsne');
+    await page.waitForFunction(() => /^t-SNE/.test(document.querySelector('[data-testid="embedding-scatter"] svg')?.getAttribute('aria-label') ?? ''));
+    assert.ok(Date.now() - again < 2000, 'the second t-SNE map comes from the kept result');
+    assert.deepEqual(ctx.problems, []);
+  });
+
+  test('a new run resets the map to PCA', { timeout: TEST_TIMEOUT }, async () => {
+    const { page } = ctx;
+    await page.getByTestId('run').click();
+    await waitForState(page, ['results']);
+    await page.waitForFunction(() => /^PCA/.test(document.querySelector('[data-testid="embedding-scatter"] svg')?.getAttribute('aria-label') ?? ''), null, { timeout: RUN_TIMEOUT });
+    assert.equal(await page.getByTestId('map-method').inputValue(), 'pca');
+    assert.deepEqual(ctx.problems, []);
+  });
+});
+
+test('wasm t-SNE equals the native CLI bit for bit, with progress per iteration', { timeout: TEST_TIMEOUT }, async () => {
+  assert.ok(existsSync(CLI), `${CLI} is missing; run \`make cli\` (or \`make e2e-reports\`) first`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'downstream-tsne-'));
+  let native;
+  try {
+    const out = path.join(dir, 'coords.csv');
+    execFileSync(CLI, ['map', DIGITS, '--method', 'tsne', '--output', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    assert.equal(lines[0], 'tsne1,tsne2');
+    native = lines.slice(1).flatMap((l) => l.split(',').map((v) => Math.fround(Number(v))));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const { data, rows, cols } = readNpyF32(DIGITS);
+  assert.equal(native.length, rows * 2);
+
+  const { context, page, problems } = await openPage('', { wait: null });
+  try {
+    const result = await page.evaluate(
+      async ({ values, cols }) => {
+        const wasm = await import('/pkg/downstream.js');
+        await wasm.default();
+        const progress = [];
+        const t = wasm.tsne_2d(new Float32Array(values), cols, undefined, (done, total) => progress.push([done, total]));
+        let bad = null;
+        try {
+          wasm.tsne_2d(new Float32Array(values.slice(0, 3 * cols)), cols);
+        } catch (err) {
+          bad = String(err.message ?? err);
+        }
+        return { coords: Array.from(t.coords), perplexity: t.perplexity, iterations: t.iterations, method: t.method, progress: [progress.length, progress[0], progress.at(-1)], bad };
+      },
+      { values: Array.from(data), cols },
+    );
+    assert.equal(result.method, 'barnes-hut');
+    assert.equal(result.perplexity, 30);
+    assert.equal(result.iterations, 1000);
+    assert.deepEqual(result.progress, [1000, [1, 1000], [1000, 1000]]);
+    assert.equal(result.bad, 'invalid rows = 3: t-SNE needs at least 4 rows');
+    const f32 = (v) => Math.fround(v);
+    const differ = result.coords.map(f32).flatMap((v, k) => (Object.is(v, native[k]) ? [] : [k]));
+    const maxDiff = Math.max(0, ...result.coords.map((v, k) => Math.abs(v - native[k])));
+    assert.deepEqual(differ, [], `${differ.length} of ${native.length} coordinates differ from the CLI's (max |diff| ${maxDiff})`);
+    assert.deepEqual(problems, []);
+  } finally {
+    await context.close();
+  }
+});
