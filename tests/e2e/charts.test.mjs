@@ -55,6 +55,7 @@ const CASES = [
   ['loss-epochs', 'lossCurveSvg', [[2.3, 1.1, 0.7, 0.52, 0.41], { unit: 'epoch' }]],
   ['learning-curve', 'learningCurveSvg', [[{ shots: 1, mean: 0.41, std: 0.06 }, { shots: 2, mean: 0.55, std: 0.05 }, { shots: 4, mean: 0.68, std: 0.04 }, { shots: 8, mean: 0.79, std: 0.02 }, { shots: 16, mean: 0.86, std: 0.01 }]]],
   ['scatter-3', 'scatterSvg', [[-1.5, 0.2, -1.2, 0.4, 0.1, 1.3, 0.3, 1.1, 1.4, -0.9, 1.1, -1.2], [0, 0, 1, 1, 2, 2], ['cat', 'dog', 'fish'], { items: [10, 11, 12, 13, 14, 15], pred: [0, 1, 1, 1, 2, 2], explained: [0.52, 0.31] }]],
+  ['scatter-3-tsne', 'scatterSvg', [[-1.5, 0.2, -1.2, 0.4, 0.1, 1.3, 0.3, 1.1, 1.4, -0.9, 1.1, -1.2], [0, 0, 1, 1, 2, 2], ['cat', 'dog', 'fish'], { items: [10, 11, 12, 13, 14, 15], pred: [0, 1, 1, 1, 2, 2], method: 'tsne', perplexity: 1.6666666666666667 }]],
   ['diff-3', 'diffMatrixSvg', [['cat', 'dog', 'fish'], [[4, 1, 0], [2, 2, 1], [0, 3, 5]], [[5, 0, 0], [1, 3, 1], [0, 4, 4]]]],
 ];
 
