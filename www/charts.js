@@ -772,6 +772,7 @@ export function scatterSvg(coords, classes, labels, { items, pred, explained, me
   if (k > 40) g.append(svgEl(doc, 'text', { class: 'axis-label', x: f.left, y: f.legendTop + 20 * 17, 'dominant-baseline': 'central' }, `… and ${k - 40} more classes`));
   f.svg.append(g);
   f.svg.dataset.plot = `${f.left},${f.top},${r2(f.pw)},${r2(f.ph)}`;
+  f.svg.dataset.method = tsne ? 'tsne' : 'pca';
   return f.svg;
 }
 

@@ -60,6 +60,14 @@ export function lossOf(report) {
   return null;
 }
 
+/** The embedding map's heading and description in the HTML report, by projection. */
+const MAP_HEAD = {
+  pca: `<h2>Embedding map (PCA)</h2>
+<p class="muted">The test images' embeddings projected on their two main directions of variation, coloured by true class; a thick ring marks a wrong prediction.</p>`,
+  tsne: `<h2>Embedding map (t-SNE)</h2>
+<p class="muted">The test embeddings placed by t-SNE so that near neighbours stay near, coloured by true class; a thick ring marks a wrong prediction. Which points cluster together means something; distances between clusters and cluster sizes do not.</p>`,
+};
+
 /**
  * The charts of a report as serialised SVG strings for htmlReport: confusion matrix, per-class
  * bars, and when the report has them PR and ROC curves (every class up to 8, else the 4
@@ -103,6 +111,7 @@ export function reportCharts(report, { scatter = null, doc = globalThis.document
       dot.removeAttribute('aria-label');
     }
     charts.scatter = serialize(copy);
+    charts.scatterMethod = copy.dataset.method === 'tsne' ? 'tsne' : 'pca';
   }
   return charts;
 }
@@ -186,8 +195,7 @@ ${charts.pr || charts.roc || charts.calibration ? `<h2>Curves</h2>
 <div class="grid">${figure(charts.pr)}${figure(charts.roc)}${figure(charts.calibration)}</div>` : ''}
 ${charts.loss || charts.learning ? `<h2>Training</h2>
 <div class="grid">${figure(charts.loss, "How the probe's training loss fell while it was fitted; a curve still falling at the end means the fit stopped early.")}${figure(charts.learning, 'Score with k training samples per class, mean ± standard deviation over repeated draws.')}</div>` : ''}
-${charts.scatter ? `<h2>Embedding map (PCA)</h2>
-<p class="muted">The test images' embeddings projected on their two main directions of variation, coloured by true class; a thick ring marks a wrong prediction.</p>
+${charts.scatter ? `${MAP_HEAD[charts.scatterMethod] ?? MAP_HEAD.pca}
 ${figure(charts.scatter)}` : ''}
 <h2>What the numbers mean</h2>
 <dl class="help">${help}</dl>

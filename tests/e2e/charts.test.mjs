@@ -238,6 +238,35 @@ test('HTML report from reportCharts: few-shot curve when the protocol has one, h
   }
 });
 
+test('HTML report names the embedding map by its projection: PCA or t-SNE, as drawn on the page', { timeout: TEST_TIMEOUT }, async () => {
+  const { context, page } = await openPage('', { wait: null });
+  const base = reportWithFewShot();
+  try {
+    const heads = await page.evaluate(async ([report]) => {
+      const c = await import('/www/charts.js');
+      const h = await import('/www/htmlreport.js');
+      const coords = [-1.5, 0.2, -1.2, 0.4, 0.1, 1.3, 0.3, 1.1];
+      const out = {};
+      for (const method of ['pca', 'tsne']) {
+        const scatter = c.scatterSvg(coords, [0, 0, 1, 1], ['a', 'b'], { method, perplexity: 1 });
+        const html = h.htmlReport(report, { charts: h.reportCharts(report, { scatter }), generated: 'test' });
+        const doc = new DOMParser().parseFromString(html, 'text/html');
+        out[method] = {
+          heads: [...doc.querySelectorAll('h2')].map((e) => e.textContent).filter((t) => t.startsWith('Embedding map')),
+          label: doc.querySelector('svg.embedding-scatter')?.getAttribute('aria-label'),
+        };
+      }
+      return out;
+    }, [base]);
+    assert.deepEqual(heads.pca.heads, ['Embedding map (PCA)']);
+    assert.deepEqual(heads.tsne.heads, ['Embedding map (t-SNE)']);
+    assert.match(heads.pca.label, /^PCA of the 4 test embeddings/);
+    assert.match(heads.tsne.label, /^t-SNE \(perplexity 1\) of the 4 test embeddings/);
+  } finally {
+    await context.close();
+  }
+});
+
 test('share fragments degrade in steps: exact, curves rounded to 6 digits, without curves, without predictions; links name what they left out', { timeout: TEST_TIMEOUT }, async () => {
   const { context, page } = await openPage('', { wait: null });
   const base = reportWithFewShot();
