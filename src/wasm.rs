@@ -340,6 +340,100 @@ impl Encoder {
     }
 }
 
+/// A text encoder on its own (tokenizer and model, the page's default `TextOptions`), for
+/// the benchmark: tokenise once, then embed the same ids repeatedly. Named `TextEmbedder`
+/// because an exported `TextEncoder` would shadow the global that wasm-bindgen's glue uses.
+#[wasm_bindgen]
+pub struct TextEmbedder {
+    inner: crate::text::TextEncoder,
+}
+
+/// A padded batch of token ids, `rows x len` row-major (`BigInt64Array`s).
+#[wasm_bindgen]
+pub struct TokenBatch {
+    inner: crate::text::TokenBatch,
+}
+
+#[wasm_bindgen]
+impl TokenBatch {
+    #[wasm_bindgen(getter)]
+    pub fn rows(&self) -> usize {
+        self.inner.rows
+    }
+
+    /// Padded length (tokens per row).
+    #[wasm_bindgen(getter = len)]
+    pub fn padded_len(&self) -> usize {
+        self.inner.len
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn input_ids(&self) -> Vec<i64> {
+        self.inner.input_ids.clone()
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn attention_mask(&self) -> Vec<i64> {
+        self.inner.attention_mask.clone()
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn token_type_ids(&self) -> Vec<i64> {
+        self.inner.token_type_ids.clone()
+    }
+}
+
+#[wasm_bindgen]
+impl TextEmbedder {
+    /// Loads an ONNX text model and its `tokenizer.json` with the default `TextOptions`
+    /// (truncation 256, mean pooling over the attention mask, L2-normalised).
+    #[wasm_bindgen(constructor)]
+    pub fn new(model: &[u8], tokenizer: &[u8], name: &str) -> Result<TextEmbedder, JsError> {
+        Ok(TextEmbedder {
+            inner: crate::text::TextEncoder::load(model, tokenizer, name, Default::default())
+                .map_err(js_err)?,
+        })
+    }
+
+    /// Model summary (`TextModelInfo`).
+    pub fn info(&self) -> Result<JsValue, JsError> {
+        to_js(self.inner.info())
+    }
+
+    /// Tokenises `texts` and pads them to the longest.
+    pub fn tokenize(&self, texts: Vec<String>) -> Result<TokenBatch, JsError> {
+        Ok(TokenBatch {
+            inner: self.inner.tokenize(&texts).map_err(js_err)?,
+        })
+    }
+
+    /// Embeds a padded batch of `rows x len` ids: `rows x embedding_dim` pooled values.
+    pub fn embed_tokens(
+        &self,
+        input_ids: &[i64],
+        attention_mask: &[i64],
+        token_type_ids: &[i64],
+        rows: usize,
+        len: usize,
+    ) -> Result<Vec<f32>, JsError> {
+        if rows.checked_mul(len).is_none() {
+            return Err(js_err(crate::Error::InvalidParameter {
+                name: "token batch shape",
+                value: format!("{rows} x {len}"),
+                why: "rows x len overflows",
+            }));
+        }
+        let batch = crate::text::TokenBatch {
+            rows,
+            len,
+            input_ids: input_ids.to_vec(),
+            attention_mask: attention_mask.to_vec(),
+            token_type_ids: token_type_ids.to_vec(),
+        };
+        self.inner.embed_tokens(&batch).map_err(js_err)
+    }
+}
+
 /// Fits the logistic-regression probe on row-major features (`y.len()` rows of `dim`)
 /// and returns `{iterations, converged, objective, train_accuracy}`; for the benchmark.
 #[wasm_bindgen]
