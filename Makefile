@@ -75,7 +75,7 @@ test-e2e: setup-browser build e2e-reports
 test: setup fmt clippy test-native test-e2e
 
 # Speed and size against the peers (onnxruntime-web, scikit-learn), measured in one run; not a test.
-bench: setup-browser build
+bench: setup-browser models build
 	cd bench && npm ci --no-audit --no-fund
 	pip install -q -r tools/requirements.txt
 	node tools/bench.mjs

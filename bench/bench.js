@@ -1,6 +1,6 @@
 // Benchmark page driven by tools/bench.mjs: Downstream's wasm and onnxruntime-web side by
 // side in the same page, one measurement per call so the driver can interleave them.
-import init, { Encoder, fit_logreg } from '../pkg/downstream.js';
+import init, { Encoder, TextEmbedder, fit_logreg } from '../pkg/downstream.js';
 import * as ort from './node_modules/onnxruntime-web/dist/ort.wasm.min.mjs';
 
 const state = {};
@@ -63,6 +63,137 @@ async function embedDiff() {
   let max = 0;
   for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
   return max;
+}
+
+/**
+ * Loads both runtimes on a text encoder (MiniLM) and a JSONL of `{"question": …}` lines, and
+ * tokenises the texts once with OUR tokenizer (wasm TextEmbedder.tokenize): the same int64 ids,
+ * attention mask and token types go to both sides. Batches are consecutive texts, each padded
+ * to its longest text (the same padded length on both sides); tokenising is not timed.
+ */
+async function setupText(modelUrl, tokenizerUrl, textsUrl) {
+  const model = await fetchBytes(modelUrl);
+  const tokenizer = await fetchBytes(tokenizerUrl);
+  const texts = new TextDecoder().decode(await fetchBytes(textsUrl)).trim().split('\n').map((line) => JSON.parse(line).question);
+  state.text = new TextEmbedder(model, tokenizer, modelUrl);
+  ort.env.wasm.numThreads = Number(new URLSearchParams(location.search).get('ort-threads') ?? 1);
+  ort.env.wasm.wasmPaths = new URL('./node_modules/onnxruntime-web/dist/', import.meta.url).href;
+  state.textOrt = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+  state.texts = texts;
+  state.textBatches = {};
+  const info = state.text.info();
+  state.textInfo = info;
+  return {
+    texts: texts.length,
+    embedding_dim: info.embedding_dim,
+    pooling: info.options.pooling,
+    normalize: info.options.normalize,
+    ort_inputs: state.textOrt.inputNames,
+    ort_output: info.output,
+    ort_threads: ort.env.wasm.numThreads,
+    cross_origin_isolated: self.crossOriginIsolated,
+  };
+}
+
+/** The texts cut into consecutive batches of `batch` (whole batches only), tokenised once by us. */
+function textBatches(batch) {
+  if (!state.textBatches[batch]) {
+    const list = [];
+    for (let s = 0; s + batch <= state.texts.length; s += batch) {
+      const t = state.text.tokenize(state.texts.slice(s, s + batch));
+      list.push({ rows: t.rows, len: t.len, ids: t.input_ids, mask: t.attention_mask, types: t.token_type_ids });
+      t.free();
+    }
+    state.textBatches[batch] = list;
+  }
+  return state.textBatches[batch];
+}
+
+/** onnxruntime-web on one tokenised batch: the token states `[rows, len, dim]`. */
+async function ortTokens(b) {
+  const shape = [b.rows, b.len];
+  const feeds = {};
+  for (const name of state.textOrt.inputNames) {
+    const data = { input_ids: b.ids, attention_mask: b.mask, token_type_ids: b.types }[name];
+    if (!data) throw new Error(`onnxruntime-web: unexpected model input ${name}`);
+    feeds[name] = new ort.Tensor('int64', data, shape);
+  }
+  const name = state.textInfo.output;
+  const out = await state.textOrt.run(feeds, [name]);
+  return out[name];
+}
+
+/**
+ * Pools token states as our TextEncoder::embed_tokens does: the mean over the attention mask
+ * (in float64), then L2 normalisation when the model's options say so.
+ */
+function poolTokens(hidden, b) {
+  const d = state.textInfo.embedding_dim;
+  const out = new Float32Array(b.rows * d);
+  const acc = new Float64Array(d);
+  for (let r = 0; r < b.rows; r++) {
+    acc.fill(0);
+    let count = 0;
+    for (let t = 0; t < b.len; t++) {
+      const m = Number(b.mask[r * b.len + t]);
+      if (m === 0) continue;
+      count += m;
+      const base = (r * b.len + t) * d;
+      for (let j = 0; j < d; j++) acc[j] += m * hidden[base + j];
+    }
+    count = Math.max(count, 1e-9);
+    for (let j = 0; j < d; j++) out[r * d + j] = acc[j] / count;
+    if (state.textInfo.options.normalize) {
+      let ss = 0;
+      for (let j = 0; j < d; j++) ss += out[r * d + j] * out[r * d + j];
+      const norm = Math.max(Math.sqrt(ss), 1e-12);
+      for (let j = 0; j < d; j++) out[r * d + j] = out[r * d + j] / norm;
+    }
+  }
+  return out;
+}
+
+/**
+ * Sentences per second of one side over about `ms` milliseconds at `batch`: ours is
+ * embed_tokens (model + pooling), onnxruntime-web's is its run plus the same pooling in JS.
+ */
+async function textRate(side, batch, ms) {
+  const list = textBatches(batch);
+  const t0 = performance.now();
+  let sentences = 0;
+  let i = 0;
+  while (performance.now() - t0 < ms) {
+    const b = list[i++ % list.length];
+    if (side === 'ours') {
+      state.text.embed_tokens(b.ids, b.mask, b.types, b.rows, b.len);
+    } else {
+      const out = await ortTokens(b);
+      poolTokens(out.data, b);
+      out.dispose?.();
+    }
+    sentences += b.rows;
+  }
+  return sentences / ((performance.now() - t0) / 1000);
+}
+
+/**
+ * Max-abs difference of the two sides' pooled embeddings (ORT's token states pooled by
+ * poolTokens) over every text, in batches of 32 and of 1; also the padded lengths seen.
+ */
+async function textDiff() {
+  let max = 0;
+  const lens = new Set();
+  for (const batch of [32, 1]) {
+    for (const b of textBatches(batch)) {
+      const ours = state.text.embed_tokens(b.ids, b.mask, b.types, b.rows, b.len);
+      const out = await ortTokens(b);
+      const theirs = poolTokens(out.data, b);
+      out.dispose?.();
+      for (let k = 0; k < ours.length; k++) max = Math.max(max, Math.abs(ours[k] - theirs[k]));
+      lens.add(b.len);
+    }
+  }
+  return { max_abs_diff: max, padded_len_min: Math.min(...lens), padded_len_max: Math.max(...lens) };
 }
 
 async function setupLogreg(xUrl, yUrl, n, d, train) {
@@ -131,5 +262,5 @@ function probeMs(perClass, train, c = 1, tol = 1e-6) {
 }
 
 await init();
-window.bench = { setupEmbed, embedRate, embedDiff, setupLogreg, fitOurs, encodeMs, ortMs, probeMs };
+window.bench = { setupEmbed, embedRate, embedDiff, setupText, textRate, textDiff, setupLogreg, fitOurs, encodeMs, ortMs, probeMs };
 document.body.className = 'ready';

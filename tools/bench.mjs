@@ -3,7 +3,8 @@
 // Writes target/bench/summary.json and prints a table. Not a test: nothing here fails on speed.
 //
 // Sections (BENCH_ONLY=kernel,page,stages,logreg,scale,isolated picks some; all by default):
-//   kernel    our Encoder vs onnxruntime-web, one thread each, same preprocessed rows, batch 1 and 32
+//   kernel    our Encoder vs onnxruntime-web, one thread each, same preprocessed rows, batch 1 and 32;
+//             MiniLM-L6 (models/minilm, make models) on the same tokenised TREC questions, sentences/s
 //   page      the page's real path (zip -> decode -> preprocess -> encode in N module workers)
 //             vs onnxruntime-web's default setting (1 thread: the page is not cross-origin isolated)
 //   stages    decode+preprocess, encode, probe, metrics on the demo digits
@@ -35,6 +36,9 @@ const POOLS = [...new Set((process.env.BENCH_WORKERS || `1,${DEFAULT_POOL},4`).s
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 const spread = (xs) => [Math.min(...xs), Math.max(...xs)];
 const MODELS = [['demo_mlp', 'assets/demo/encoder.onnx'], ['cnn4', 'target/bench/cnn.onnx']];
+const TEXT_MODEL = 'models/minilm/model.onnx';
+const TEXT_TOKENIZER = 'models/minilm/tokenizer.json';
+const TEXT_DATA = 'tests/fixtures/text-eval/trec_small.jsonl';
 
 mkdirSync(out, { recursive: true });
 if (!existsSync(path.join(out, 'meta.json'))) {
@@ -123,6 +127,19 @@ async function ortRate(page, ms) {
   }, [ms, meta.digits[0]]);
 }
 
+/**
+ * Best configuration of each side (the batch with the higher median rate), compared pair by
+ * pair only when both sides' best batch is the same (otherwise the ratio of medians).
+ */
+function bestOfBatches(entry) {
+  const best = (key) => (entry.batch_32[key] >= entry.batch_1[key] ? 32 : 1);
+  const bo = best('ours_img_s');
+  const bp = best('ort_web_img_s');
+  return bo === bp
+    ? { ours_batch: bo, ort_batch: bp, ratio_median: entry[`batch_${bo}`].ratio_median, ratio_spread: entry[`batch_${bo}`].ratio_spread }
+    : { ours_batch: bo, ort_batch: bp, ratio_median: entry[`batch_${bo}`].ours_img_s / entry[`batch_${bp}`].ort_web_img_s, ratio_spread: null };
+}
+
 /** Interleaved pairs of two async measurements (higher is better); median ratio a/b and spread. */
 async function pairs(a, b, n = PAIRS) {
   const ratios = [];
@@ -154,15 +171,40 @@ try {
         );
         entry[`batch_${batch}`] = { ratio_median: r.ratio_median, ratio_spread: r.ratio_spread, ours_img_s: r.ours, ort_web_img_s: r.peer, pairs: PAIRS, ratios: r.ours_pairs.map((x, i) => x / r.peer_pairs[i]) };
       }
-      // Best configuration of each side (the batch with the higher median), compared pair by pair
-      // only when both sides' best batch is the same (otherwise the ratio of medians).
-      const best = (key) => (entry.batch_32[key] >= entry.batch_1[key] ? 32 : 1);
-      const bo = best('ours_img_s');
-      const bp = best('ort_web_img_s');
-      entry.best_single_thread = bo === bp
-        ? { ours_batch: bo, ort_batch: bp, ratio_median: entry[`batch_${bo}`].ratio_median, ratio_spread: entry[`batch_${bo}`].ratio_spread }
-        : { ours_batch: bo, ort_batch: bp, ratio_median: entry[`batch_${bo}`].ours_img_s / entry[`batch_${bp}`].ort_web_img_s, ratio_spread: null };
+      entry.best_single_thread = bestOfBatches(entry);
       summary.embed_vs_ort_web[name] = entry;
+    }
+
+    // MiniLM-L6 (make models): the same tokenised questions to both sides, sentences/s.
+    if (existsSync(path.join(root, TEXT_MODEL)) && existsSync(path.join(root, TEXT_TOKENIZER))) {
+      const setup = await bench.evaluate(([m, t, x]) => window.bench.setupText(m, t, x), [`/${TEXT_MODEL}`, `/${TEXT_TOKENIZER}`, `/${TEXT_DATA}`]);
+      const diff = await bench.evaluate(() => window.bench.textDiff());
+      const entry = {
+        model: TEXT_MODEL,
+        unit: 'sentences/s',
+        data: `${TEXT_DATA} (${setup.texts} TREC-6 questions), tokenised once by our tokenizer; the same int64 ids, mask and token types go to both sides`,
+        how: 'batches of consecutive questions (whole batches only), each padded to its longest (same length on both sides); ours: TextEmbedder.embed_tokens (model + masked mean + L2); onnxruntime-web: run (last_hidden_state only) + the same pooling in JS',
+        embedding_dim: setup.embedding_dim,
+        pooling: setup.pooling,
+        normalize: setup.normalize,
+        ort_threads: setup.ort_threads,
+        cross_origin_isolated: setup.cross_origin_isolated,
+        max_abs_diff: diff.max_abs_diff,
+        padded_len: [diff.padded_len_min, diff.padded_len_max],
+      };
+      for (const batch of [1, 32]) {
+        await bench.evaluate(([b]) => Promise.all([window.bench.textRate('ours', b, 300), window.bench.textRate('ort', b, 300)]), [batch]);
+        const r = await pairs(
+          () => bench.evaluate(([b, ms]) => window.bench.textRate('ours', b, ms), [batch, SLICE_MS]),
+          () => bench.evaluate(([b, ms]) => window.bench.textRate('ort', b, ms), [batch, SLICE_MS]),
+        );
+        entry[`batch_${batch}`] = { ratio_median: r.ratio_median, ratio_spread: r.ratio_spread, ours_img_s: r.ours, ort_web_img_s: r.peer, pairs: PAIRS, ratios: r.ours_pairs.map((x, i) => x / r.peer_pairs[i]) };
+      }
+      entry.best_single_thread = bestOfBatches(entry);
+      summary.embed_vs_ort_web.minilm = entry;
+    } else {
+      console.log(`embed_vs_ort_web minilm: skipped, ${TEXT_MODEL} or ${TEXT_TOKENIZER} is missing (make models builds them)`);
+      summary.embed_vs_ort_web.minilm = { skipped: `${path.dirname(TEXT_MODEL)} missing (make models)` };
     }
   }
 
@@ -445,12 +487,17 @@ const mb = (x) => (typeof x === 'number' ? `${(x / 1048576).toFixed(1)} MB` : '-
 const row = (name, ratio, sp, rest) => console.log(name.padEnd(48), f(ratio).padEnd(14), (sp ? `${f(sp[0])}-${f(sp[1])}` : '-').padEnd(16), rest);
 console.log('\nmetric                                           median ratio   spread           ours / peer');
 for (const [name, e] of Object.entries(summary.embed_vs_ort_web ?? {})) {
+  if (e.skipped) {
+    console.log(`embed_vs_ort_web ${name}`.padEnd(48), `skipped: ${e.skipped}`);
+    continue;
+  }
+  const unit = e.unit ?? 'img/s';
   for (const b of ['batch_1', 'batch_32']) {
     const r = e[b];
-    row(`embed_vs_ort_web ${name} ${b}`, r.ratio_median, r.ratio_spread, `${r.ours_img_s.toFixed(0)} / ${r.ort_web_img_s.toFixed(0)} img/s (1 thread each)`);
+    row(`embed_vs_ort_web ${name} ${b}`, r.ratio_median, r.ratio_spread, `${r.ours_img_s.toFixed(unit === 'img/s' ? 0 : 1)} / ${r.ort_web_img_s.toFixed(unit === 'img/s' ? 0 : 1)} ${unit} (1 thread each)`);
   }
   const b = e.best_single_thread;
-  row(`embed_vs_ort_web ${name} best vs best`, b.ratio_median, b.ratio_spread, `our batch ${b.ours_batch} vs ORT batch ${b.ort_batch}, ORT threads ${e.ort_threads}`);
+  row(`embed_vs_ort_web ${name} best vs best`, b.ratio_median, b.ratio_spread, `our batch ${b.ours_batch} vs ORT batch ${b.ort_batch}, ORT threads ${e.ort_threads}, max |diff| ${e.max_abs_diff.toExponential(2)}`);
 }
 for (const [name, e] of Object.entries(summary.page_embed_vs_ort_web ?? {})) {
   for (const [k, r] of Object.entries(e).filter(([key]) => key.startsWith('workers_'))) {
