@@ -260,6 +260,7 @@ engine.ready.then(
  * {promise, cancel}; returns the result or null after showing why it failed.
  */
 async function perform({ start, describeError }) {
+  stopTsneForJob();
   state.busy += 1;
   refresh();
   const job = start();
@@ -664,17 +665,18 @@ async function openSamples(title, positions) {
 }
 
 /** Embedding map: PCA (default) or t-SNE (on demand, ui.mapMethod) of the test items'
- * embeddings, computed in the session worker. `fromRun`: the report is this page's run (a new
- * report resets the map to PCA; t-SNE is slow, so it is only computed when chosen). */
+ * embeddings: PCA in the session worker, t-SNE in a worker of its own. Both are kept per
+ * report. `fromRun`: the report is this page's run (a new report resets the map to PCA;
+ * t-SNE is slow, so it is only computed when chosen). */
 async function renderScatter(report, { fromRun, method = 'pca' }) {
   if (state.scatterReport !== report) {
     state.scatterReport = report;
     state.scatterFromRun = fromRun;
     state.tsne = null;
+    state.pca = null;
     ui.mapMethod.value = method;
   }
   if (method !== 'tsne') stopTsne();
-  state.pca = null;
   ui.scatter.replaceChildren();
   const p = report.predictions ?? {};
   const sameFiles = state.data?.sha256 === report.data?.sha256 && (state.data?.precomputed || state.model?.sha256 === report.model?.sha256);
@@ -692,7 +694,7 @@ async function renderScatter(report, { fromRun, method = 'pca' }) {
   const token = (state.scatterToken = (state.scatterToken ?? 0) + 1);
   let result;
   try {
-    result = method === 'tsne' ? await tsneOf(report, token) : (await (await engine.sessionWorker()).request('pca', { indices: p.test_index, sha256: report.data?.sha256 }).promise).pca;
+    result = method === 'tsne' ? await tsneOf(report, token) : await pcaOf(report);
   } catch (err) {
     if (token !== state.scatterToken) return;
     ui.scatterNote.hidden = false;
@@ -708,7 +710,6 @@ async function renderScatter(report, { fromRun, method = 'pca' }) {
     ui.scatterNote.hidden = false;
     ui.scatterNote.textContent = `t-SNE of ${result.n} points (Barnes-Hut, perplexity ${Number(result.perplexity.toFixed(2))}, ${result.iterations} iterations, started from PCA; KL divergence ${Number.isFinite(result.kl_divergence) ? result.kl_divergence.toFixed(3) : 'n/a'}) in ${(result.ms / 1000).toFixed(1)} s.`;
   } else {
-    state.pca = result;
     svg = scatterSvg(result.coords, p.y_true, labels, { ...common, explained: result.explained_variance_ratio });
   }
   // Keyboard: one dot is the tab stop (a roving tabindex, as in the matrix).
@@ -720,8 +721,18 @@ async function renderScatter(report, { fromRun, method = 'pca' }) {
   ui.scatter.replaceChildren(svg);
 }
 
+/** PCA of the report's test embeddings, once per report (kept in state.pca), so the map can
+ * go back to PCA at once, even while the session worker runs something else. */
+async function pcaOf(report) {
+  if (state.pca?.report === report) return state.pca.result;
+  const { pca } = await (await engine.sessionWorker()).request('pca', { indices: report.predictions.test_index, sha256: report.data?.sha256 }).promise;
+  if (state.scatterReport === report) state.pca = { report, result: pca };
+  return pca;
+}
+
 /** t-SNE of the report's test embeddings, once per report (kept in state.tsne), with its
- * iterations as progress in the map's note. */
+ * iterations as progress in the map's note. It runs in a worker of its own (Engine.tsne), so
+ * the session worker stays free and stopping it loses nothing. */
 async function tsneOf(report, token) {
   if (state.tsne?.report === report) return state.tsne.result;
   const p = report.predictions;
@@ -732,26 +743,34 @@ async function tsneOf(report, token) {
     ui.scatterNote.textContent = text;
   };
   note(`Computing t-SNE of ${n} points… (choose PCA to stop)`);
-  const worker = await engine.sessionWorker();
-  const request = worker.request('tsne', { indices: p.test_index, sha256: report.data?.sha256 }, {
+  stopTsne();
+  const job = engine.tsne(p.test_index, report.data?.sha256, {
     onProgress: (msg) => note(`Computing t-SNE of ${n} points… iteration ${msg.done} of ${msg.total} (choose PCA to stop)`),
   });
-  state.tsneRunning = { token };
+  state.tsneRunning = { token, stop: job.stop };
   try {
-    const { tsne } = await request.promise;
-    state.tsne = { report, result: tsne };
+    const tsne = await job.promise;
+    if (state.scatterReport === report) state.tsne = { report, result: tsne };
     return tsne;
   } finally {
     if (state.tsneRunning?.token === token) state.tsneRunning = null;
   }
 }
 
-/** Stops a t-SNE still running: the worker cannot hear a message while in wasm, so the
- * session worker is restarted with its model, data and embeddings (as Cancel does). */
+/** Stops a t-SNE still running by terminating its worker; nothing else is touched. */
 function stopTsne() {
-  if (!state.tsneRunning) return;
+  const running = state.tsneRunning;
+  if (!running) return;
   state.tsneRunning = null;
-  engine.restart().catch((err) => showError(`The engine could not be restarted after stopping t-SNE: ${err.message}. Reload the page.`));
+  running.stop();
+}
+
+/** A run or a load is starting: a t-SNE still running stops (it would compete for the cores),
+ * and the map goes back to the report's PCA. */
+function stopTsneForJob() {
+  if (!state.tsneRunning || !state.scatterReport) return;
+  ui.mapMethod.value = 'pca';
+  renderScatter(state.scatterReport, { fromRun: state.scatterFromRun, method: 'pca' });
 }
 
 /** Arrow keys move to the nearest dot in that direction; Enter or Space opens the focused dot's sample. */

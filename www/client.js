@@ -14,6 +14,10 @@
 //   items {indices, sha256} -> {items: [{index, path, bytes}]}: thumbnails of the loaded data set
 //   neighbours {index, sha256} -> {neighbours: [{item_index, similarity, weight, label}]}: the k nearest
 //     training items of a test item as the last hold-out k-NN evaluation ranked them (else an error)
+//   embeddingRows {indices, sha256} -> {x: Float32Array, dim}: the session's embeddings of those items
+//   tsneRows {x, dim, perplexity?} -> {tsne: {coords, perplexity, iterations, kl_divergence, n, ms, ...}}
+//     (progress 'tsne' {done, total} per iteration, throttled; run in a worker of its own, which the
+//     page terminates to stop it; test hook: delayMs slows every iteration)
 //   stageTimes -> {images, preprocessMs, embedMs, encodeMs} (benchmark; needs preprocess_range)
 //   probeTimes {config} -> {evaluateMs, fitMs, fitIterations, reportIterations, nTrain} (benchmark)
 //   memory -> {memoryBytes};  cancel {target};  __crash (only with ?test-hooks=1 on the worker URL)

@@ -55,6 +55,8 @@ export class Engine {
     /** Test hook: milliseconds the worker waits in every probe progress step (?test-hooks=1). */
     this.testHooks = testHooks;
     this.probeDelayMs = 0;
+    /** Test hook: milliseconds the t-SNE worker waits in every iteration (?test-hooks=1). */
+    this.tsneDelayMs = 0;
     /** Counters and timings for tests and the benchmark. */
     this.stats = { embedRanges: 0, embedSteps: 0, crashes: 0, recoveries: 0, restarts: 0, wasmBytes: {}, lastRun: null };
     this.main = this.startSessionWorker();
@@ -295,6 +297,40 @@ export class Engine {
   /** The k nearest training items of a test item, as the last k-NN evaluation ranked them. */
   async neighbours(index, sha256) {
     return (await (await this.sessionWorker()).request('neighbours', { index, sha256 }).promise).neighbours;
+  }
+
+  /**
+   * t-SNE of the given items' embeddings ({perplexity, onProgress} as the worker's tsneRows)
+   * in a short-lived worker of its own: the session worker only copies the rows out, so runs,
+   * thumbnails and neighbours go on while t-SNE computes. Returns {promise, stop}; stop()
+   * terminates only that worker, and the promise then rejects as cancelled.
+   */
+  tsne(indices, sha256, { perplexity, onProgress } = {}) {
+    let stopped = false;
+    let client = null;
+    const promise = (async () => {
+      const { x, dim } = await (await this.sessionWorker()).request('embeddingRows', { indices, sha256 }).promise;
+      if (stopped) throw cancelledError();
+      client = new WorkerClient(this.workerUrl);
+      this.stats.tsneWorkers = (this.stats.tsneWorkers ?? 0) + 1;
+      try {
+        await client.ready;
+        const delayMs = this.testHooks ? this.tsneDelayMs : 0;
+        const request = client.request('tsneRows', { x, dim, perplexity, delayMs }, { transfer: [x.buffer], onProgress });
+        return (await request.promise).tsne;
+      } catch (err) {
+        if (stopped) throw cancelledError();
+        throw err;
+      } finally {
+        client.terminate();
+      }
+    })();
+    const stop = () => {
+      if (stopped) return;
+      stopped = true;
+      client?.terminate();
+    };
+    return { promise, stop };
   }
 
   clearCache() {

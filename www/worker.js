@@ -1,6 +1,7 @@
 // Module worker: owns one wasm Session. The page runs one as the session worker (load,
 // evaluate, items, reports) and, for parallel embedding, a few more as embedding helpers
-// that load the same model and data and embed item ranges. Protocol in client.js.
+// that load the same model and data and embed item ranges, and for the embedding map a
+// short-lived one that only runs t-SNE on rows it is given ('tsneRows'). Protocol in client.js.
 
 /** Items per embed_step / embed_range call; ranges start at multiples of it, so every
  * worker feeds the encoder the same batches and the embeddings are bit-identical. */
@@ -318,11 +319,19 @@ function pcaOf(indices, sha256) {
 /** Least milliseconds between two 't-SNE' progress messages (the first and last always go). */
 const TSNE_PROGRESS_MS = 100;
 
-/** Two-dimensional t-SNE of the embeddings of the given items, for the embedding map; posts
- * {phase: 'tsne', done, total} progress (iterations). The worker is busy in wasm until it
- * returns, so a cancel cannot arrive: the page stops the worker. */
-function tsneOf(id, indices, sha256, perplexity) {
+/** The embeddings of the given items for a t-SNE worker: {x: Float32Array (transferred), dim}.
+ * The session worker only copies them out, so it stays free while t-SNE computes elsewhere. */
+function embeddingRowsMessage(indices, sha256) {
   const { x, dim } = embeddingRows(indices, sha256);
+  return { x, dim, [TRANSFER]: [x.buffer] };
+}
+
+/** Two-dimensional t-SNE of row-major rows `x` (`dim` wide), for the embedding map, in a
+ * worker of its own that the page starts for it; posts {phase: 'tsne', done, total} progress
+ * (iterations). The worker is busy in wasm until it returns, so a cancel cannot arrive: the
+ * page terminates it. Test hook (?test-hooks=1 only): `delayMs` slows every iteration. */
+function tsneRows(id, x, dim, perplexity, delayMs) {
+  if (!(x instanceof Float32Array)) throw new Error('t-SNE needs the embeddings as a Float32Array');
   let last = -Infinity;
   const onIteration = (done, total) => {
     const now = performance.now();
@@ -330,6 +339,7 @@ function tsneOf(id, indices, sha256, perplexity) {
       last = now;
       progress(id, { phase: 'tsne', done, total });
     }
+    if (delayMs > 0) for (const end = performance.now() + delayMs; performance.now() < end; );
   };
   const started = performance.now();
   const tsne = plain(wasmModule.tsne_2d(x, dim, Number.isFinite(perplexity) ? perplexity : undefined, onIteration));
@@ -375,8 +385,10 @@ async function handle(msg) {
       return neighboursOf(msg.index, msg.sha256);
     case 'pca':
       return pcaOf(msg.indices, msg.sha256);
-    case 'tsne':
-      return tsneOf(msg.id, msg.indices, msg.sha256, msg.perplexity);
+    case 'embeddingRows':
+      return embeddingRowsMessage(msg.indices, msg.sha256);
+    case 'tsneRows':
+      return tsneRows(msg.id, msg.x, msg.dim, msg.perplexity, TEST_HOOKS ? Number(msg.delayMs) || 0 : 0);
     case 'compare':
       return { comparison: plain(wasmModule.compare_reports(msg.a, msg.b, msg.resamples, msg.seed)) };
     case 'evaluate':

@@ -1,8 +1,10 @@
 // Browser tests of the t-SNE embedding map (src/tsne.rs through wasm tsne_2d, the worker's
-// 'tsne' message and the map-method select). The demo's map switches to t-SNE and back, with
-// the same gallery links as the PCA map; the wasm t-SNE of tests/fixtures/tsne/digits_X.npy
-// equals the native CLI's (`downstream map --method tsne`) bit for bit (build the CLI with
-// `make e2e-reports` or `make cli`).
+// 'embeddingRows' and 'tsneRows' messages and the map-method select). The demo's map switches
+// to t-SNE and back, with the same gallery links as the PCA map; t-SNE runs in a worker of its
+// own, so stopping it (PCA, a new Run) keeps the session's k-NN neighbours and a Run does not
+// wait for it; the wasm t-SNE of tests/fixtures/tsne/digits_X.npy equals the native CLI's
+// (`downstream map --method tsne`) bit for bit (build the CLI with `make e2e-reports` or
+// `make cli`).
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -126,6 +128,152 @@ describe('t-SNE map of the demo run', () => {
     await waitForState(page, ['results']);
     await page.waitForFunction(() => /^PCA/.test(document.querySelector('[data-testid="embedding-scatter"] svg')?.getAttribute('aria-label') ?? ''), null, { timeout: RUN_TIMEOUT });
     assert.equal(await page.getByTestId('map-method').inputValue(), 'pca');
+    assert.deepEqual(ctx.problems, []);
+  });
+});
+
+/** Engine counters (window.__downstream, ?test-hooks=1). */
+async function stats(page) {
+  return page.evaluate(() => ({ restarts: window.__downstream.stats.restarts, crashes: window.__downstream.stats.crashes, tsneWorkers: window.__downstream.stats.tsneWorkers ?? 0 }));
+}
+
+/** Records every t-SNE iteration the map's note shows (window.__tsneSeen) from now on. */
+async function watchTsneProgress(page) {
+  await page.evaluate(() => {
+    window.__tsneSeen = [];
+    const note = document.querySelector('[data-testid="scatter-note"]');
+    const read = () => {
+      const m = /iteration (\d+) of (\d+)/.exec(note.textContent);
+      if (m) window.__tsneSeen.push(Number(m[1]));
+    };
+    new MutationObserver(read).observe(note, { childList: true, characterData: true, subtree: true });
+  });
+}
+
+/** Chooses t-SNE and waits until the note shows a few of its iterations (t-SNE is running). */
+async function startSlowTsne(page) {
+  await watchTsneProgress(page);
+  await page.getByTestId('map-method').selectOption('tsne');
+  await page.waitForFunction(() => window.__tsneSeen.some((i) => i >= 3), null, { timeout: 60_000, polling: 50 });
+  assert.match(await page.getByTestId('scatter-note').textContent(), /^Computing t-SNE of \d+ points… iteration \d+ of 1000 \(choose PCA to stop\)$/);
+}
+
+/** Waits up to 10 s for the page to have `count` workers (Playwright sees each dedicated worker). */
+async function expectWorkers(page, count, message) {
+  const deadline = Date.now() + 10_000;
+  while (page.workers().length !== count && Date.now() < deadline) await page.waitForTimeout(100);
+  assert.equal(page.workers().length, count, message);
+}
+
+async function waitForMap(page, method) {
+  await page.waitForFunction(
+    (m) => document.querySelector('[data-testid="embedding-scatter"] svg')?.getAttribute('aria-label')?.startsWith(m),
+    method,
+    { timeout: RUN_TIMEOUT },
+  );
+}
+
+// The t-SNE worker waits TSNE_DELAY_MS per iteration (test hook), so 1000 iterations take at
+// least 40 s: long enough to act while it runs. Before t-SNE had a worker of its own, choosing
+// PCA restarted the session worker (restarts + 1, and the k-NN neighbours were gone: the
+// gallery said "Neighbours unavailable"), and a Run queued behind t-SNE in the session worker
+// until its 1000th iteration; both tests below fail that way.
+const TSNE_DELAY_MS = 40;
+
+describe('t-SNE in a worker of its own (k-NN vote demo run)', () => {
+  const report = readReport('demo-knn-vote-report.json');
+  let ctx;
+
+  before(async () => {
+    ctx = await openPage('?test-hooks=1');
+    await ctx.page.getByTestId('probe-kind').selectOption('knn_vote');
+    await ctx.page.getByTestId('run-demo').click();
+    await waitForState(ctx.page, ['results']);
+    await waitForMap(ctx.page, 'PCA');
+    await ctx.page.evaluate((ms) => {
+      window.__downstream.engine.tsneDelayMs = ms;
+    }, TSNE_DELAY_MS);
+  });
+  after(async () => {
+    await ctx?.context.close();
+  });
+
+  test('choosing PCA while t-SNE runs stops only the t-SNE worker: PCA is drawn and the neighbours still open', { timeout: TEST_TIMEOUT }, async () => {
+    const { page } = ctx;
+    const n = report.predictions.test_index.length;
+    const idleWorkers = page.workers().length;
+    assert.ok(idleWorkers >= 1, 'Playwright lists the session worker');
+    const before = await stats(page);
+    await startSlowTsne(page);
+    assert.equal(page.workers().length, idleWorkers + 1, 'one more worker while t-SNE runs');
+    assert.equal((await stats(page)).tsneWorkers, before.tsneWorkers + 1);
+
+    await page.getByTestId('map-method').selectOption('pca');
+    await waitForMap(page, 'PCA');
+    assert.equal((await mapPoints(page)).length, n);
+    assert.equal(await page.getByTestId('scatter-note').isVisible(), false, 'no t-SNE note on the PCA map');
+    await expectWorkers(page, idleWorkers, 'the t-SNE worker was terminated');
+    const after = await stats(page);
+    assert.equal(after.restarts, before.restarts, 'the session worker was not restarted');
+    assert.equal(after.crashes, 0);
+    const seen = await page.evaluate(() => window.__tsneSeen.length);
+    await page.waitForTimeout(500);
+    assert.equal(await page.evaluate(() => window.__tsneSeen.length), seen, 'no t-SNE progress after PCA was chosen');
+
+    // The session still holds this run's k-NN neighbours: a sample's disclosure lists its 3.
+    const cell = page.locator('[data-testid="confusion-matrix"] .cell[data-row="0"][data-col="0"]');
+    await cell.click();
+    await page.getByTestId('sample-gallery').waitFor({ state: 'visible' });
+    const figure = page.locator('[data-testid="sample-gallery"] [data-sample]').first();
+    const item = Number(await figure.getAttribute('data-sample'));
+    assert.ok(report.predictions.test_index.includes(item));
+    await figure.locator('[data-action="neighbours"]').click();
+    await page.waitForFunction(
+      (item) => {
+        const panel = document.querySelector(`[data-sample="${item}"] [data-testid="neighbours"]`);
+        return panel && (panel.querySelectorAll('[data-neighbour]').length > 0 || /unavailable/.test(panel.textContent));
+      },
+      item,
+      { timeout: 30_000 },
+    );
+    const panelText = await figure.getByTestId('neighbours').textContent();
+    assert.ok(!/unavailable/.test(panelText), panelText);
+    const neighbours = await figure.locator('[data-neighbour]').evaluateAll((els) => els.map((e) => Number(e.dataset.neighbour)));
+    assert.equal(neighbours.length, 3, 'k = 3 neighbours of the knn-vote run');
+    for (const k of neighbours) assert.ok(!report.predictions.test_index.includes(k), `neighbour ${k} is a training item`);
+    await page.keyboard.press('Escape');
+    assert.deepEqual(ctx.problems, []);
+  });
+
+  test('a Run while t-SNE computes starts at once: its report arrives before t-SNE could end, the map is PCA', { timeout: TEST_TIMEOUT }, async () => {
+    const { page } = ctx;
+    const idleWorkers = page.workers().length;
+    const before = await stats(page);
+    await startSlowTsne(page);
+    const started = Date.now();
+    await page.getByTestId('run').click();
+    await waitForState(page, ['results']);
+    await waitForMap(page, 'PCA');
+    const seconds = (Date.now() - started) / 1000;
+    const seen = await page.evaluate(() => window.__tsneSeen);
+    console.log(`run during t-SNE: results and PCA map after ${seconds.toFixed(2)} s; t-SNE iterations seen ${seen[0]}..${seen.at(-1)}`);
+    // A run behind t-SNE in the session worker would come after iteration 1000 (>= 40 s).
+    assert.ok(Math.max(...seen) < 1000, `t-SNE reached iteration ${Math.max(...seen)}: the run waited for it`);
+    assert.ok(seconds < (1000 * TSNE_DELAY_MS) / 1000, `the run took ${seconds} s`);
+    assert.equal(await page.getByTestId('map-method').inputValue(), 'pca');
+    assert.equal((await mapPoints(page)).length, report.predictions.test_index.length);
+    await expectWorkers(page, idleWorkers, 'the t-SNE worker was terminated');
+    const after = await stats(page);
+    assert.equal(after.restarts, before.restarts, 'the session worker was not restarted');
+    assert.equal(after.tsneWorkers, before.tsneWorkers + 1);
+
+    // t-SNE of the new report, at full speed now, still draws and links to the gallery.
+    await page.evaluate(() => {
+      window.__downstream.engine.tsneDelayMs = 0;
+    });
+    await page.getByTestId('map-method').selectOption('tsne');
+    await waitForMap(page, 't-SNE');
+    assert.match(await page.getByTestId('scatter-note').textContent(), /^t-SNE of \d+ points \(Barnes-Hut, perplexity 30, 1000 iterations/);
     assert.deepEqual(ctx.problems, []);
   });
 });
