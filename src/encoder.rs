@@ -301,10 +301,22 @@ impl Encoder {
             let scan = scan_ops(graph, &onnx.op_register);
             let quantised = scan.quantised_summary();
             if !scan.unsupported.is_empty() {
-                return Err(Error::UnsupportedOp {
-                    name: name.into(),
-                    detail: unsupported_detail(&scan.unsupported, quantised.as_deref()),
-                });
+                let page_build = cfg!(target_arch = "wasm32");
+                let detail =
+                    unsupported_detail(&scan.unsupported, quantised.as_deref(), page_build);
+                return Err(
+                    if page_build && scan.unsupported.iter().all(|(op, d, _)| left_out(op, d)) {
+                        Error::NotInPageBuild {
+                            name: name.into(),
+                            detail,
+                        }
+                    } else {
+                        Error::UnsupportedOp {
+                            name: name.into(),
+                            detail,
+                        }
+                    },
+                );
             }
             if let Some(q) = quantised {
                 notes.push(format!(
@@ -850,9 +862,85 @@ fn scan_graph(graph: &tract_onnx::pb::GraphProto, register: &OnnxOpRegister, sca
     }
 }
 
+/// Standard operators tract runs that the page build leaves out to keep the download small
+/// (`vendor/tract-onnx/PATCH.diff`, `tools/vendor_tract_onnx.sh`); the command line runs them.
+pub const LEFT_OUT_OF_PAGE: [&str; 17] = [
+    "BlackmanWindow",
+    "DFT",
+    "GRU",
+    "GridSample",
+    "HammingWindow",
+    "HannWindow",
+    "LSTM",
+    "MelWeightMatrix",
+    "Multinomial",
+    "NonMaxSuppression",
+    "RNN",
+    "RandomNormal",
+    "RandomNormalLike",
+    "RandomUniform",
+    "RandomUniformLike",
+    "STFT",
+    "Scan",
+];
+
+fn left_out(op: &str, domain: &str) -> bool {
+    domain == "ai.onnx" && LEFT_OUT_OF_PAGE.contains(&op)
+}
+
 /// The message for operators tract cannot run: each distinct `(op, domain)` with its
-/// first node and how many nodes use it.
-fn unsupported_detail(ops: &[(String, String, String)], quantised: Option<&str>) -> String {
+/// first node and how many nodes use it. In the page build (`page_build`), standard
+/// operators left out of it are named apart, with the command line as the way to run them.
+fn unsupported_detail(
+    ops: &[(String, String, String)],
+    quantised: Option<&str>,
+    page_build: bool,
+) -> String {
+    let (absent, missing): (Vec<_>, Vec<_>) = ops
+        .iter()
+        .cloned()
+        .partition(|(op, domain, _)| page_build && left_out(op, domain));
+    let mut detail = String::new();
+    if let Some(q) = quantised {
+        detail.push_str(&format!("it is a quantised model ({q}) and "));
+    }
+    if !missing.is_empty() {
+        detail.push_str(&missing_detail(&missing));
+    }
+    if !absent.is_empty() {
+        let list: Vec<String> = distinct_ops(&absent)
+            .iter()
+            .map(|(op, _, node, n)| format!("{op} (node '{node}'{})", more(*n)))
+            .collect();
+        let (it, them) = if list.len() == 1 {
+            ("this op is", "it")
+        } else {
+            ("these ops are", "them")
+        };
+        detail.push_str(&format!(
+            "{} {}: {it} not compiled into the page build (it keeps the download small); \
+             the command-line tool `downstream` supports {them}",
+            if missing.is_empty() {
+                "it uses"
+            } else {
+                "; it also uses"
+            },
+            list.join(", ")
+        ));
+    }
+    detail
+}
+
+fn more(n: usize) -> String {
+    if n > 1 {
+        format!(" and {} more", n - 1)
+    } else {
+        String::new()
+    }
+}
+
+/// Each distinct `(op, domain)` with its first node and how many nodes use it.
+fn distinct_ops(ops: &[(String, String, String)]) -> Vec<(&str, &str, &str, usize)> {
     let mut distinct: Vec<(&str, &str, &str, usize)> = Vec::new();
     for (op, domain, node) in ops {
         match distinct
@@ -863,22 +951,18 @@ fn unsupported_detail(ops: &[(String, String, String)], quantised: Option<&str>)
             None => distinct.push((op, domain, node, 1)),
         }
     }
+    distinct
+}
+
+/// The part of the message for operators tract does not implement at all.
+fn missing_detail(ops: &[(String, String, String)]) -> String {
+    let distinct = distinct_ops(ops);
     let list: Vec<String> = distinct
         .iter()
-        .map(|(op, domain, node, n)| {
-            let more = if *n > 1 {
-                format!(" and {} more", n - 1)
-            } else {
-                String::new()
-            };
-            format!("{op} (domain {domain}, node '{node}'{more})")
-        })
+        .map(|(op, domain, node, n)| format!("{op} (domain {domain}, node '{node}'{})", more(*n)))
         .collect();
     let contrib = distinct.iter().any(|(_, d, _, _)| *d == "com.microsoft");
     let mut detail = String::new();
-    if let Some(q) = quantised {
-        detail.push_str(&format!("it is a quantised model ({q}) and "));
-    }
     detail.push_str(&format!(
         "it uses operators tract does not implement: {}",
         list.join(", ")
@@ -895,6 +979,49 @@ fn unsupported_detail(ops: &[(String, String, String)], quantised: Option<&str>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ops_left_out_of_the_page_are_in_the_native_build() {
+        let register = tract_onnx::onnx().op_register;
+        for op in LEFT_OUT_OF_PAGE {
+            assert!(register.0.contains_key(op), "{op}");
+        }
+    }
+
+    #[test]
+    fn ops_left_out_of_the_page_are_named_apart_in_the_page_build() {
+        let node = |op: &str, domain: &str, node: &str| (op.into(), domain.into(), node.into());
+        let lstm = [
+            node("LSTM", "ai.onnx", "lstm_0"),
+            node("LSTM", "ai.onnx", "lstm_1"),
+        ];
+        assert_eq!(
+            unsupported_detail(&lstm, None, true),
+            "it uses LSTM (node 'lstm_0' and 1 more): this op is not compiled into the page \
+             build (it keeps the download small); the command-line tool `downstream` supports it"
+        );
+        assert_eq!(
+            unsupported_detail(&lstm, None, false),
+            "it uses operators tract does not implement: LSTM (domain ai.onnx, node 'lstm_0' \
+             and 1 more)"
+        );
+        let mixed = [
+            node("DFT", "ai.onnx", "dft"),
+            node("Attention", "com.microsoft", "att"),
+            node("GRU", "ai.onnx", "gru"),
+            node("LSTM", "custom.domain", "mine"),
+        ];
+        assert_eq!(
+            unsupported_detail(&mixed, Some("1 QuantizeLinear"), true),
+            "it is a quantised model (1 QuantizeLinear) and it uses operators tract does not \
+             implement: Attention (domain com.microsoft, node 'att'), LSTM (domain custom.domain, \
+             node 'mine'); com.microsoft operators are onnxruntime's own contrib ops, added by \
+             its graph optimisations: export the model with standard ONNX operators only; it \
+             also uses DFT (node 'dft'), GRU (node 'gru'): these ops are not compiled into the \
+             page build (it keeps the download small); the command-line tool `downstream` \
+             supports them"
+        );
+    }
 
     #[test]
     fn layouts_are_read_from_shapes() {

@@ -28,6 +28,9 @@ pub enum Error {
     /// The model uses operators tract cannot run (contrib ops, unsupported quantisation).
     #[error("'{name}' cannot be run in Downstream: {detail}")]
     UnsupportedOp { name: String, detail: String },
+    /// The model uses standard operators the page build leaves out (the CLI runs them).
+    #[error("'{name}' cannot be run on this page: {detail}")]
+    NotInPageBuild { name: String, detail: String },
     /// tract could not prepare or run the model.
     #[error("the model could not be run: {0}")]
     Inference(String),

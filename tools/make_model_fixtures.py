@@ -15,6 +15,9 @@ Writes into tests/fixtures/models/ (each file a few KB):
                          weights (standard ops: tract runs it)
   quantised_contrib.onnx a com.microsoft QLinearSigmoid (quantised and not runnable)
   zero_dim.onnx          input `image` [N, 3, 0, 32]
+  lstm.onnx              x [N, 16] -> Unsqueeze -> LSTM (hidden 4, one step) -> Squeeze -> y [N, 4]:
+                         a standard op left out of the page build (tools/vendor_tract_onnx.sh),
+                         run by the CLI; lstm_input.npy [3, 16] and onnxruntime's lstm_output.npy
   demo_reference.npy     the demo encoder's embeddings (onnxruntime) of the first 16 items
                          of assets/demo/digits.zip in data-set order (paths sorted), PNG / 255
   demo_reference_bad.npy the same with one column less (a wrong-shape reference)
@@ -138,6 +141,27 @@ def quantised_contrib():
     save(model, "quantised_contrib.onnx", check=False)
 
 
+def lstm():
+    """An LSTM, which the command line runs and the page build leaves out (no rng: the
+    other fixtures keep their random values)."""
+    g = np.random.default_rng(11)
+    w = g.normal(0, 0.4, (1, 16, 16)).astype(np.float32)  # [dirs, 4*hidden, input]
+    r = g.normal(0, 0.4, (1, 16, 4)).astype(np.float32)  # [dirs, 4*hidden, hidden]
+    b = g.normal(0, 0.1, (1, 32)).astype(np.float32)
+    axes = np.array([0], dtype=np.int64)
+    nodes = [
+        helper.make_node("Unsqueeze", ["x", "axes"], ["seq"], name="to_sequence"),
+        helper.make_node("LSTM", ["seq", "w", "r", "b"], ["", "h"], hidden_size=4, name="lstm_0"),
+        helper.make_node("Squeeze", ["h", "axes"], ["y"], name="last_state"),
+    ]
+    inits = [numpy_helper.from_array(a, n) for a, n in [(w, "w"), (r, "r"), (b, "b"), (axes, "axes")]]
+    save(flat_graph(nodes, "lstm", inits), "lstm.onnx")
+    x = g.random((3, 16), dtype=np.float32)
+    (y,) = ort_session(OUT / "lstm.onnx").run(["y"], {"x": x})
+    np.save(OUT / "lstm_input.npy", x)
+    np.save(OUT / "lstm_output.npy", y)
+
+
 def zero_dim():
     graph = helper.make_graph(
         [helper.make_node("Identity", ["image"], ["y"], name="id")], "zero_dim",
@@ -172,6 +196,7 @@ def main():
     quantised(rng)
     quantised_contrib()
     zero_dim()
+    lstm()
     demo_reference()
     for p in sorted(OUT.glob("*")):
         print(f"{p.name}: {p.stat().st_size} bytes")

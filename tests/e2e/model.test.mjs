@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DEMO_MODEL, RUN_TIMEOUT, TEST_TIMEOUT, TINY_DATA, assertMatchesReport, openPage, requireFile, useBrowser, waitForState } from './helpers.mjs';
+import { DEMO_MODEL, RUN_TIMEOUT, TEST_TIMEOUT, TINY_DATA, assertMatchesReport, errorText, openPage, requireFile, useBrowser, waitForState } from './helpers.mjs';
 
 useBrowser();
 
@@ -96,6 +96,30 @@ describe('model panel', () => {
       assert.equal(s.lastRun.embeddings, 'cache');
       assert.deepEqual(back.predictions, plain.predictions);
       assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('an operator left out of the page build is named with its node; the loaded model stays', { timeout: TEST_TIMEOUT }, async () => {
+    // lstm.onnx runs on the command line (tests/onnx_ops.rs); the page build has no LSTM.
+    const { context, page } = await openPage();
+    try {
+      await page.getByTestId('model-input').setInputFiles(DEMO_MODEL);
+      await page.getByTestId('model-options').waitFor({ state: 'visible', timeout: RUN_TIMEOUT });
+      const info = await page.locator('#model-info').textContent();
+      await page.getByTestId('model-input').setInputFiles(models('lstm.onnx'));
+      await page.waitForFunction(() => document.body.className === 'error', null, { timeout: RUN_TIMEOUT });
+      assert.equal(
+        await errorText(page),
+        "Could not load model: 'lstm.onnx' cannot be run on this page: it uses LSTM (node 'lstm_0'): this op is not compiled into the page build " +
+          '(it keeps the download small); the command-line tool `downstream` supports it',
+      );
+      assert.equal(await page.locator('#model-info').textContent(), info, 'the demo encoder is still the model');
+      await page.getByTestId('data-input').setInputFiles(TINY_DATA);
+      await page.waitForFunction(() => /^Data /.test(document.getElementById('status').textContent), null, { timeout: RUN_TIMEOUT });
+      await page.getByTestId('run').click({ timeout: RUN_TIMEOUT });
+      await waitForState(page, ['results']);
     } finally {
       await context.close();
     }
