@@ -4,7 +4,7 @@ CARGO ?= cargo
 WASM := target/wasm32-unknown-unknown/release/downstream.wasm
 CLI := target/debug/downstream
 
-.PHONY: fuzz models bench serve test setup setup-browser build wasm cli fmt clippy test-native check-wasm e2e-reports test-e2e clean
+.PHONY: vendor-check fuzz models bench serve test setup setup-browser build wasm cli fmt clippy test-native check-wasm e2e-reports test-e2e clean
 
 serve: setup models build
 	node tools/serve.mjs
@@ -32,6 +32,10 @@ cli:
 
 fmt:
 	$(CARGO) fmt --check
+
+# The vendored tract crates are the crates.io packages plus their PATCH.diff, nothing else.
+vendor-check:
+	bash tools/vendor_tract_onnx.sh --check
 
 clippy:
 	$(CARGO) clippy --all-targets -- -D warnings
@@ -72,7 +76,7 @@ e2e-reports: cli models
 test-e2e: setup-browser build e2e-reports
 	node --test tests/e2e/
 
-test: setup fmt clippy test-native test-e2e
+test: setup fmt vendor-check clippy test-native test-e2e
 
 # Speed and size against the peers (onnxruntime-web, scikit-learn), measured in one run; not a test.
 bench: setup-browser models build
