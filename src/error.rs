@@ -114,6 +114,9 @@ pub enum Error {
     /// A text could not be tokenised.
     #[error("text {index} could not be tokenised: {detail}")]
     Tokenize { index: usize, detail: String },
+    /// A protocol was stopped by its progress callback between two probe fits.
+    #[error("cancelled after {done} of {total} probe fits")]
+    Cancelled { done: usize, total: usize },
 }
 
 impl Error {

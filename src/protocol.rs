@@ -24,6 +24,49 @@ pub const CLIP_STEPS: usize = 8;
 pub const SENTEVAL_SEED: u64 = 1111;
 /// SentEval's default number of folds (10 recommended).
 pub const SENTEVAL_FOLDS: usize = 5;
+/// MTEB's `samples_per_label` of [`ProtocolSpec::Mteb`].
+pub const MTEB_SAMPLES_PER_LABEL: usize = 8;
+/// MTEB's `n_experiments` of [`ProtocolSpec::Mteb`].
+pub const MTEB_EXPERIMENTS: usize = 10;
+
+/// Progress of a protocol's probe fits: after every fit, `on_fit(done, total)` with `done`
+/// counting from 1 and `total` fixed up front ([`ProtocolSpec::fit_count`]); when it
+/// returns `false` the protocol stops before the next fit with [`Error::Cancelled`].
+struct FitProgress<'a> {
+    done: usize,
+    total: usize,
+    on_fit: &'a mut dyn FnMut(usize, usize) -> bool,
+}
+
+impl<'a> FitProgress<'a> {
+    /// Progress over `total` fits reported to `on_fit`.
+    fn new(total: usize, on_fit: &'a mut dyn FnMut(usize, usize) -> bool) -> Self {
+        FitProgress {
+            done: 0,
+            total,
+            on_fit,
+        }
+    }
+
+    /// Counts one finished fit; the cancelled error when the callback says stop.
+    fn tick(&mut self) -> Result<()> {
+        self.done += 1;
+        if (self.on_fit)(self.done, self.total) {
+            Ok(())
+        } else {
+            Err(Error::Cancelled {
+                done: self.done,
+                total: self.total,
+            })
+        }
+    }
+}
+
+/// Runs `f` with a progress that reports to nobody (the public functions without one).
+fn unwatched<T>(f: impl FnOnce(&mut FitProgress<'_>) -> T) -> T {
+    let mut ignore = |_: usize, _: usize| true;
+    f(&mut FitProgress::new(0, &mut ignore))
+}
 
 /// Labelled features: rows of `x` with their class indices below `n_classes`.
 #[derive(Debug, Clone, Copy)]
@@ -199,13 +242,30 @@ pub fn fit_run(
     Ok((score, fitted))
 }
 
-fn fit_score_rows(
+/// [`fit_run_rows`] counted as one fit of `fits`.
+fn fit_run_rows_counted(
     spec: &ProbeSpec,
     data: Labelled<'_>,
     split: &Split,
     run: String,
-) -> Result<RunScore> {
-    Ok(fit_run_rows(spec, data, split, run)?.0)
+    fits: &mut FitProgress<'_>,
+) -> Result<(RunScore, Fitted)> {
+    let out = fit_run_rows(spec, data, split, run)?;
+    fits.tick()?;
+    Ok(out)
+}
+
+/// [`fit_run`] counted as one fit of `fits`.
+fn fit_run_counted(
+    spec: &ProbeSpec,
+    train: Labelled<'_>,
+    test: Labelled<'_>,
+    run: String,
+    fits: &mut FitProgress<'_>,
+) -> Result<(RunScore, Fitted)> {
+    let out = fit_run(spec, train, test, run)?;
+    fits.tick()?;
+    Ok(out)
 }
 
 /// [`fit_run`] on the rows of `split`.
@@ -319,6 +379,17 @@ pub fn repeated_holdout(
     test_fraction: f64,
     seeds: &[u64],
 ) -> Result<ProtocolResult> {
+    unwatched(|fits| repeated_holdout_with(spec, data, test_fraction, seeds, fits))
+}
+
+/// [`repeated_holdout`] counting one fit per seed.
+fn repeated_holdout_with(
+    spec: &ProbeSpec,
+    data: Labelled<'_>,
+    test_fraction: f64,
+    seeds: &[u64],
+    fits: &mut FitProgress<'_>,
+) -> Result<ProtocolResult> {
     if seeds.is_empty() {
         return Err(Error::InvalidParameter {
             name: "seeds",
@@ -331,7 +402,7 @@ pub fn repeated_holdout(
     let mut first = None;
     for &s in seeds {
         let split = stratified_holdout(data.y, &classes, test_fraction, s)?;
-        let (run, fitted) = fit_run_rows(spec, data, &split, format!("seed {s}"))?;
+        let (run, fitted) = fit_run_rows_counted(spec, data, &split, format!("seed {s}"), fits)?;
         runs.push(run);
         first.get_or_insert(fitted);
     }
@@ -410,6 +481,17 @@ pub fn kfold(
     folds: usize,
     seed: u64,
 ) -> Result<ProtocolResult> {
+    unwatched(|fits| kfold_with(spec, data, folds, seed, fits))
+}
+
+/// [`kfold`] counting one fit per fold.
+fn kfold_with(
+    spec: &ProbeSpec,
+    data: Labelled<'_>,
+    folds: usize,
+    seed: u64,
+    fits: &mut FitProgress<'_>,
+) -> Result<ProtocolResult> {
     let splits = stratified_kfold_splits(data.y, data.n_classes, folds, seed)?;
     let mut deviations = Vec::new();
     let counts = class_counts(data.y, data.n_classes);
@@ -420,14 +502,13 @@ pub fn kfold(
             ));
         }
     }
-    let (runs, fits): (Vec<_>, Vec<_>) = splits
-        .iter()
-        .enumerate()
-        .map(|(f, s)| fit_run_rows(spec, data, s, format!("fold {}", f + 1)))
-        .collect::<Result<Vec<_>>>()?
-        .into_iter()
-        .unzip();
-    let oof = out_of_fold(data.x.rows(), data.n_classes, &splits, fits)?;
+    let (mut runs, mut fitted) = (Vec::new(), Vec::new());
+    for (f, s) in splits.iter().enumerate() {
+        let (run, fit) = fit_run_rows_counted(spec, data, s, format!("fold {}", f + 1), fits)?;
+        runs.push(run);
+        fitted.push(fit);
+    }
+    let oof = out_of_fold(data.x.rows(), data.n_classes, &splits, fitted)?;
     Ok(ProtocolResult::new(
         "stratified_kfold",
         spec.kind(),
@@ -498,6 +579,18 @@ pub fn few_shot(
     shots: usize,
     seeds: &[u64],
 ) -> Result<ProtocolResult> {
+    unwatched(|fits| few_shot_with(spec, train, test, shots, seeds, fits))
+}
+
+/// [`few_shot`] counting one fit per seed.
+fn few_shot_with(
+    spec: &ProbeSpec,
+    train: Labelled<'_>,
+    test: Labelled<'_>,
+    shots: usize,
+    seeds: &[u64],
+    fits: &mut FitProgress<'_>,
+) -> Result<ProtocolResult> {
     let mut runs = Vec::with_capacity(seeds.len());
     let mut first = None;
     for &s in seeds {
@@ -509,7 +602,7 @@ pub fn few_shot(
             train.n_classes,
             "few-shot",
         )?;
-        let (run, fitted) = fit_run(spec, sub, test, format!("seed {s}"))?;
+        let (run, fitted) = fit_run_counted(spec, sub, test, format!("seed {s}"), fits)?;
         runs.push(run);
         first.get_or_insert(fitted);
     }
@@ -579,16 +672,18 @@ pub fn dinov2_c_grid() -> Vec<f64> {
         .collect()
 }
 
-fn val_accuracy_fn<'a>(
-    fit_train: Labelled<'a>,
-    val: Labelled<'a>,
-    max_iter: usize,
-    tol: f64,
-) -> impl FnMut(f64) -> Result<f64> + 'a {
-    move |c| {
-        let spec = ProbeSpec::logistic(LogRegConfig { c, max_iter, tol });
-        Ok(fit_score(&spec, fit_train, val, String::new())?.accuracy)
-    }
+/// Validation accuracy of logistic regression with `c` fit on `fit_train`, counted as
+/// one fit of `fits`.
+fn val_accuracy(
+    fit_train: Labelled<'_>,
+    val: Labelled<'_>,
+    (c, max_iter, tol): (f64, usize, f64),
+    fits: &mut FitProgress<'_>,
+) -> Result<f64> {
+    let spec = ProbeSpec::logistic(LogRegConfig { c, max_iter, tol });
+    let acc = fit_score(&spec, fit_train, val, String::new())?.accuracy;
+    fits.tick()?;
+    Ok(acc)
 }
 
 /// Features and labels of the fitting part, then of the validation part.
@@ -607,13 +702,19 @@ type Part<'a> = (&'a [f32], &'a [usize], [&'static str; 2]);
 
 /// The CLIP C search (CoOp's settings: max_iter 1000, tol 1e-4) fitting on `fit` and
 /// scoring on `val`; returns the search and the logistic-regression probe with the chosen C.
-fn search_c<'a>(train: Labelled<'_>, fit: Part<'a>, val: Part<'a>) -> Result<(CSearch, ProbeSpec)> {
+fn search_c<'a>(
+    train: Labelled<'_>,
+    fit: Part<'a>,
+    val: Part<'a>,
+    fits: &mut FitProgress<'_>,
+) -> Result<(CSearch, ProbeSpec)> {
     let (max_iter, tol) = (1000, 1e-4);
     let d = train.x.dim();
     let part = |(x, y, [rows, name]): Part<'a>| -> Result<Labelled<'a>> {
         Labelled::new(Features::new(x, d, rows)?, y, train.n_classes, name)
     };
-    let search = clip_c_search(val_accuracy_fn(part(fit)?, part(val)?, max_iter, tol))?;
+    let (fit, val) = (part(fit)?, part(val)?);
+    let search = clip_c_search(|c| val_accuracy(fit, val, (c, max_iter, tol), fits))?;
     let spec = ProbeSpec::logistic(LogRegConfig {
         c: search.chosen,
         max_iter,
@@ -631,13 +732,25 @@ pub fn clip_linear_probe(
     val_fraction: f64,
     seed: u64,
 ) -> Result<ProtocolResult> {
+    unwatched(|fits| clip_linear_probe_with(train, test, val_fraction, seed, fits))
+}
+
+/// [`clip_linear_probe`] counting every validation fit and the refit.
+fn clip_linear_probe_with(
+    train: Labelled<'_>,
+    test: Labelled<'_>,
+    val_fraction: f64,
+    seed: u64,
+    fits: &mut FitProgress<'_>,
+) -> Result<ProtocolResult> {
     let (xf, yf, xv, yv) = train_val(train, val_fraction, seed)?;
     let (search, spec) = search_c(
         train,
         (&xf, &yf, ["fitting rows", "fit"]),
         (&xv, &yv, ["validation rows", "val"]),
+        fits,
     )?;
-    let (run, fitted) = fit_run(&spec, train, test, "test".into())?;
+    let (run, fitted) = fit_run_counted(&spec, train, test, "test".into(), fits)?;
     Ok(ProtocolResult::new(
         "clip_linear_probe",
         spec.kind(),
@@ -659,6 +772,16 @@ pub fn dinov2_linear_probe(
     test: Labelled<'_>,
     seed: u64,
 ) -> Result<ProtocolResult> {
+    unwatched(|fits| dinov2_linear_probe_with(train, test, seed, fits))
+}
+
+/// [`dinov2_linear_probe`] counting every grid fit and the refit.
+fn dinov2_linear_probe_with(
+    train: Labelled<'_>,
+    test: Labelled<'_>,
+    seed: u64,
+    fits: &mut FitProgress<'_>,
+) -> Result<ProtocolResult> {
     let (max_iter, tol) = (1000, 1e-12);
     let (xf, yf, xv, yv) = train_val(train, 0.1, seed)?;
     let d = train.x.dim();
@@ -674,7 +797,6 @@ pub fn dinov2_linear_probe(
         train.n_classes,
         "val",
     )?;
-    let mut acc = val_accuracy_fn(fit_part, val, max_iter, tol);
     let mut trials = Vec::new();
     let mut best = CTrial {
         c: 1.0,
@@ -683,7 +805,7 @@ pub fn dinov2_linear_probe(
     for c in dinov2_c_grid() {
         let t = CTrial {
             c,
-            val_accuracy: acc(c)?,
+            val_accuracy: val_accuracy(fit_part, val, (c, max_iter, tol), fits)?,
         };
         if t.val_accuracy > best.val_accuracy {
             best = t;
@@ -695,7 +817,7 @@ pub fn dinov2_linear_probe(
         max_iter,
         tol,
     });
-    let (run, fitted) = fit_run(&spec, train, test, "test".into())?;
+    let (run, fitted) = fit_run_counted(&spec, train, test, "test".into(), fits)?;
     Ok(ProtocolResult::new(
         "dinov2_linear_probe",
         spec.kind(),
@@ -722,6 +844,18 @@ pub fn mteb(
     samples_per_label: usize,
     n_experiments: usize,
     seed: u64,
+) -> Result<ProtocolResult> {
+    unwatched(|fits| mteb_with(train, test, samples_per_label, n_experiments, seed, fits))
+}
+
+/// [`mteb`] counting one fit per experiment.
+fn mteb_with(
+    train: Labelled<'_>,
+    test: Labelled<'_>,
+    samples_per_label: usize,
+    n_experiments: usize,
+    seed: u64,
+    fits: &mut FitProgress<'_>,
 ) -> Result<ProtocolResult> {
     if samples_per_label == 0 || n_experiments == 0 {
         return Err(Error::InvalidParameter {
@@ -761,7 +895,8 @@ pub fn mteb(
             train.n_classes,
             "train",
         )?;
-        let (run, fitted) = fit_run(&spec, sub, test, format!("experiment {}", e + 1))?;
+        let (run, fitted) =
+            fit_run_counted(&spec, sub, test, format!("experiment {}", e + 1), fits)?;
         runs.push(run);
         first.get_or_insert(fitted);
     }
@@ -783,6 +918,16 @@ pub fn mteb(
 /// VTAB-1k: 1,000 training rows drawn with a seeded shuffle, split 800 / 200; C tuned
 /// on the 200 with [`clip_c_search`], then refit on all 1,000 and scored on `test`.
 pub fn vtab_1k(train: Labelled<'_>, test: Labelled<'_>, seed: u64) -> Result<ProtocolResult> {
+    unwatched(|fits| vtab_1k_with(train, test, seed, fits))
+}
+
+/// [`vtab_1k`] counting every validation fit and the refit.
+fn vtab_1k_with(
+    train: Labelled<'_>,
+    test: Labelled<'_>,
+    seed: u64,
+    fits: &mut FitProgress<'_>,
+) -> Result<ProtocolResult> {
     if train.x.rows() < 1000 {
         return Err(Error::InvalidValue {
             name: "training rows",
@@ -803,6 +948,7 @@ pub fn vtab_1k(train: Labelled<'_>, test: Labelled<'_>, seed: u64) -> Result<Pro
         train,
         (&x800, &y800, ["train800", "train800"]),
         (&x200, &y200, ["val200", "val200"]),
+        fits,
     )?;
     let all = Labelled::new(
         Features::new(&x1000, d, "train1000")?,
@@ -810,7 +956,7 @@ pub fn vtab_1k(train: Labelled<'_>, test: Labelled<'_>, seed: u64) -> Result<Pro
         train.n_classes,
         "train1000",
     )?;
-    let (run, fitted) = fit_run(&spec, all, test, "test".into())?;
+    let (run, fitted) = fit_run_counted(&spec, all, test, "test".into(), fits)?;
     Ok(ProtocolResult::new(
         "vtab_1k",
         spec.kind(),
@@ -837,17 +983,28 @@ pub fn senteval_c_grid() -> Vec<f64> {
 /// logistic regression is scikit-learn's default as SentEval uses it (max_iter 100, tol
 /// 1e-4). Mean ± std over the outer folds; the detail is every row's out-of-fold prediction.
 pub fn senteval(data: Labelled<'_>, folds: usize, seed: u64) -> Result<ProtocolResult> {
+    unwatched(|fits| senteval_with(data, folds, seed, fits))
+}
+
+/// [`senteval`] counting every inner fit and every outer refit.
+fn senteval_with(
+    data: Labelled<'_>,
+    folds: usize,
+    seed: u64,
+    fits: &mut FitProgress<'_>,
+) -> Result<ProtocolResult> {
     let outer = stratified_kfold_splits(data.y, data.n_classes, folds, seed)?;
     let lr = LogRegConfig {
         c: 1.0,
         max_iter: 100,
         tol: 1e-4,
     };
-    let mut result = senteval_with_splits(
+    let mut result = senteval_counted(
         data,
         &outer,
         |_, y| stratified_kfold_splits(y, data.n_classes, folds, seed),
         lr,
+        fits,
     )?;
     result.deviations = vec![
         format!("folds from Downstream's stratified k-fold (ChaCha8, seed {seed}), not scikit-learn's StratifiedKFold(shuffle=True, random_state=1111)"),
@@ -864,8 +1021,19 @@ pub fn senteval(data: Labelled<'_>, folds: usize, seed: u64) -> Result<ProtocolR
 pub fn senteval_with_splits(
     data: Labelled<'_>,
     outer: &[Split],
+    inner: impl FnMut(usize, &[usize]) -> Result<Vec<Split>>,
+    lr: LogRegConfig,
+) -> Result<ProtocolResult> {
+    unwatched(|fits| senteval_counted(data, outer, inner, lr, fits))
+}
+
+/// [`senteval_with_splits`] counting every inner fit and every outer refit.
+fn senteval_counted(
+    data: Labelled<'_>,
+    outer: &[Split],
     mut inner: impl FnMut(usize, &[usize]) -> Result<Vec<Split>>,
     lr: LogRegConfig,
+    fits: &mut FitProgress<'_>,
 ) -> Result<ProtocolResult> {
     let d = data.x.dim();
     let spec = |c| {
@@ -876,7 +1044,7 @@ pub fn senteval_with_splits(
         })
     };
     check_splits(outer, data.x.rows())?;
-    let (mut runs, mut searches, mut fits) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut runs, mut searches, mut fitted_folds) = (Vec::new(), Vec::new(), Vec::new());
     for (f, split) in outer.iter().enumerate() {
         let (xtr, ytr) = data.subset(&split.train)?;
         let train = Labelled::new(
@@ -899,7 +1067,9 @@ pub fn senteval_with_splits(
         for c in senteval_c_grid() {
             let mut sum = 0.0;
             for s in &inner_splits {
-                sum += fit_score_rows(&spec(c), train, s, String::new())?.accuracy;
+                sum += fit_run_rows_counted(&spec(c), train, s, String::new(), fits)?
+                    .0
+                    .accuracy;
             }
             let mean = sum / inner_splits.len() as f64;
             let score = (100.0 * mean * 100.0).round_ties_even() / 100.0;
@@ -911,15 +1081,16 @@ pub fn senteval_with_splits(
                 val_accuracy: mean,
             });
         }
-        let (run, fitted) = fit_run_rows(&spec(best.1), data, split, format!("fold {}", f + 1))?;
+        let (run, fitted) =
+            fit_run_rows_counted(&spec(best.1), data, split, format!("fold {}", f + 1), fits)?;
         runs.push(run);
-        fits.push(fitted);
+        fitted_folds.push(fitted);
         searches.push(CSearch {
             trials,
             chosen: best.1,
         });
     }
-    let oof = out_of_fold(data.x.rows(), data.n_classes, outer, fits)?;
+    let oof = out_of_fold(data.x.rows(), data.n_classes, outer, fitted_folds)?;
     Ok(ProtocolResult::new(
         "senteval",
         "logistic_regression",
@@ -1034,6 +1205,30 @@ impl ProtocolSpec {
         }
     }
 
+    /// Probe fits the protocol makes, known before it runs: the C searches' validation
+    /// fits plus the refit (CLIP and VTAB-1k: 7 + 2 × 8 + 1; DINOv2: 45 + 1), one per
+    /// experiment, fold, seed or (few-shot) shot count and seed, and SentEval's
+    /// `folds` × (6 C × `folds` inner fits + 1 refit). 0 for the plain hold-out, whose one
+    /// fit reports iterations instead.
+    pub fn fit_count(&self) -> usize {
+        let clip = CLIP_C_GRID.len() + 2 * CLIP_STEPS + 1;
+        match self {
+            ProtocolSpec::Holdout => 0,
+            ProtocolSpec::Clip | ProtocolSpec::Vtab => clip,
+            ProtocolSpec::Dinov2 => dinov2_c_grid().len() + 1,
+            ProtocolSpec::Mteb => MTEB_EXPERIMENTS,
+            ProtocolSpec::Kfold { folds } => *folds,
+            ProtocolSpec::Repeated { repeats } => *repeats,
+            ProtocolSpec::FewShot { shots, seeds } => shots.len().saturating_mul(*seeds),
+            ProtocolSpec::Senteval { folds } => folds.saturating_mul(
+                senteval_c_grid()
+                    .len()
+                    .saturating_mul(*folds)
+                    .saturating_add(1),
+            ),
+        }
+    }
+
     fn own_probe(&self) -> bool {
         matches!(
             self,
@@ -1057,6 +1252,22 @@ impl ProtocolSpec {
         test_fraction: f64,
         seed: u64,
     ) -> Result<Option<ProtocolRun>> {
+        self.run_with(probe, data, split, test_fraction, seed, &mut |_, _| true)
+    }
+
+    /// [`ProtocolSpec::run`] calling `on_fit(done, total)` after every probe fit, `done`
+    /// from 1 to `total` = [`ProtocolSpec::fit_count`]; when it returns `false` the run
+    /// stops there with [`Error::Cancelled`] and no result. Results are those of `run`.
+    pub fn run_with(
+        &self,
+        probe: &ProbeSpec,
+        data: Labelled<'_>,
+        split: &Split,
+        test_fraction: f64,
+        seed: u64,
+        on_fit: &mut dyn FnMut(usize, usize) -> bool,
+    ) -> Result<Option<ProtocolRun>> {
+        let fits = &mut FitProgress::new(self.fit_count(), on_fit);
         let rows = SplitRows::of(data, split)?;
         let (train, test) = rows.parts()?;
         let all_rows: Vec<usize> = (0..data.x.rows()).collect();
@@ -1064,15 +1275,30 @@ impl ProtocolSpec {
         let mut detail_of = None;
         let (mut result, whole) = match self {
             ProtocolSpec::Holdout => return Ok(None),
-            ProtocolSpec::Clip => (clip_linear_probe(train, test, 0.2, seed)?, false),
-            ProtocolSpec::Dinov2 => (dinov2_linear_probe(train, test, seed)?, false),
-            ProtocolSpec::Mteb => (mteb(train, test, 8, 10, seed)?, false),
-            ProtocolSpec::Vtab => (vtab_1k(train, test, seed)?, false),
-            ProtocolSpec::Kfold { folds } => (kfold(probe, data, *folds, seed)?, true),
-            ProtocolSpec::Senteval { folds } => (senteval(data, *folds, SENTEVAL_SEED)?, true),
+            ProtocolSpec::Clip => (clip_linear_probe_with(train, test, 0.2, seed, fits)?, false),
+            ProtocolSpec::Dinov2 => (dinov2_linear_probe_with(train, test, seed, fits)?, false),
+            ProtocolSpec::Mteb => (
+                mteb_with(
+                    train,
+                    test,
+                    MTEB_SAMPLES_PER_LABEL,
+                    MTEB_EXPERIMENTS,
+                    seed,
+                    fits,
+                )?,
+                false,
+            ),
+            ProtocolSpec::Vtab => (vtab_1k_with(train, test, seed, fits)?, false),
+            ProtocolSpec::Kfold { folds } => (kfold_with(probe, data, *folds, seed, fits)?, true),
+            ProtocolSpec::Senteval { folds } => {
+                (senteval_with(data, *folds, SENTEVAL_SEED, fits)?, true)
+            }
             ProtocolSpec::Repeated { repeats } => {
                 let seeds: Vec<u64> = (0..*repeats as u64).map(|i| seed + i).collect();
-                (repeated_holdout(probe, data, test_fraction, &seeds)?, false)
+                (
+                    repeated_holdout_with(probe, data, test_fraction, &seeds, fits)?,
+                    false,
+                )
             }
             ProtocolSpec::FewShot { shots, seeds } => {
                 if shots.is_empty() || *seeds == 0 {
@@ -1086,7 +1312,7 @@ impl ProtocolSpec {
                 let mut runs = Vec::new();
                 let mut last = None;
                 for &k in shots {
-                    let r = few_shot(probe, train, test, k, &seed_list)?;
+                    let r = few_shot_with(probe, train, test, k, &seed_list, fits)?;
                     few_shot_points.push(FewShotPoint {
                         shots: k,
                         mean: r.accuracy.mean,

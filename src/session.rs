@@ -444,6 +444,18 @@ impl Session {
         cfg: &EvalConfig,
         on_iter: impl FnMut(usize, f64) -> bool,
     ) -> Result<&Report> {
+        self.evaluate_with(cfg, on_iter, |_, _| true)
+    }
+
+    /// [`Session::evaluate`] that also calls `on_fit(done, total)` after every probe fit of
+    /// a protocol ([`ProtocolSpec::run_with`]; not for the plain hold-out); returning
+    /// `false` stops the protocol with [`Error::Cancelled`] and keeps the last report.
+    pub fn evaluate_with(
+        &mut self,
+        cfg: &EvalConfig,
+        on_iter: impl FnMut(usize, f64) -> bool,
+        mut on_fit: impl FnMut(usize, usize) -> bool,
+    ) -> Result<&Report> {
         self.knn = None;
         let (model, preprocessing, data) = self.described()?;
         if self.embedded != data.items.len() || data.items.is_empty() {
@@ -460,9 +472,14 @@ impl Session {
             k,
             "labels",
         )?;
-        let run = cfg
-            .protocol
-            .run(&probe, all, &split, cfg.test_fraction, cfg.seed)?;
+        let run = cfg.protocol.run_with(
+            &probe,
+            all,
+            &split,
+            cfg.test_fraction,
+            cfg.seed,
+            &mut on_fit,
+        )?;
         let knn_rule = match (&run, probe) {
             (None, ProbeSpec::KnnWeighted { k, temperature }) => {
                 Some(KnnRule::Weighted { k, temperature })

@@ -256,11 +256,15 @@ impl Session {
     /// `progress`, when a function, is called as `progress(step, loss, max_steps)` after
     /// every L-BFGS iteration (loss: the scaled objective) or MLP epoch (mean training
     /// loss); `max_steps` is the probe's max_iter or epochs. Returning `false` from it stops
-    /// the fit early. Returns the report object.
+    /// the fit early. `fit_progress`, when a function, is called as `fit_progress(done,
+    /// total)` after every probe fit of a protocol preset (`done` from 1 to `total`, known
+    /// up front; not for the plain hold-out); returning `false` stops the protocol between
+    /// fits with a "cancelled after …" error. Returns the report object.
     pub fn evaluate(
         &mut self,
         config: JsValue,
         progress: Option<js_sys::Function>,
+        fit_progress: Option<js_sys::Function>,
     ) -> Result<JsValue, JsError> {
         let cfg: EvalConfig = if config.is_undefined() || config.is_null() {
             EvalConfig::default()
@@ -280,7 +284,20 @@ impl Session {
                 .map_or(true, |r| r.as_bool() != Some(false)),
             None => true,
         };
-        let report = self.inner.evaluate(&cfg, on_iter).map_err(js_err)?;
+        let on_fit = |done: usize, total: usize| match &fit_progress {
+            Some(f) => f
+                .call2(
+                    &JsValue::NULL,
+                    &JsValue::from(done as u32),
+                    &JsValue::from(total as u32),
+                )
+                .map_or(true, |r| r.as_bool() != Some(false)),
+            None => true,
+        };
+        let report = self
+            .inner
+            .evaluate_with(&cfg, on_iter, on_fit)
+            .map_err(js_err)?;
         to_js(report)
     }
 

@@ -747,7 +747,7 @@ fn eval(
     }
     session.embed_all(256, |done, total| eprint!("\rembedded {done}/{total}"))?;
     eprintln!();
-    let report = session.evaluate(&cfg, |_, _| true)?;
+    let report = session.evaluate_with(&cfg, |_, _| true, print_fit_progress)?;
     print!("{}", metrics::classification_report(&report.metrics));
     let fit = match (report.probe.iterations, report.probe.converged) {
         (Some(i), Some(true)) => format!(", {i} iterations"),
@@ -921,6 +921,15 @@ fn probe_split_cmd(
     Ok(())
 }
 
+/// Fit progress of a protocol on stderr (`probe fits 3/24`, a line end after the last).
+fn print_fit_progress(done: usize, total: usize) -> bool {
+    eprint!("\rprobe fits {done}/{total}");
+    if done >= total {
+        eprintln!();
+    }
+    true
+}
+
 /// Runs a protocol on a given train / test pair: the presets and the few-shot curve use
 /// the pair as their training and test parts; k-fold, repeated splits and SentEval use
 /// every row of both.
@@ -943,7 +952,15 @@ fn probe_protocol(
         train: (0..n_train).collect(),
         test: (n_train..n).collect(),
     };
-    let Some(run) = spec.run(&a.spec, all, &split, a.test_fraction, a.seed)? else {
+    let Some(run) = spec.run_with(
+        &a.spec,
+        all,
+        &split,
+        a.test_fraction,
+        a.seed,
+        &mut print_fit_progress,
+    )?
+    else {
         return Err(Error::NotReady("the hold-out is not a protocol of probe"));
     };
     let result = &run.result;
