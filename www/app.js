@@ -158,6 +158,8 @@ const state = {
   reportJson: null,
   /** When embedding started (performance.now()), for the time-left estimate. */
   embedStart: null,
+  /** When the probe fits of a protocol started (performance.now()), for its time left. */
+  fitStart: null,
   /** Bumped whenever the gallery changes, so late thumbnails are dropped. */
   galleryToken: 0,
   galleryUrls: [],
@@ -323,11 +325,15 @@ function onProgress(msg) {
     }
     case 'evaluating':
       state.embedStart = null;
+      state.fitStart = performance.now();
       setStatus('Training the probe and computing metrics…');
       setProgress(ui.progress, ui.progressText);
       break;
     case 'probe':
       showProbeProgress(msg);
+      break;
+    case 'fits':
+      showFitProgress(msg);
       break;
     default:
       break;
@@ -345,6 +351,30 @@ function showProbeProgress({ iteration, maxIter, loss, unit }) {
   }
   ui.progressText.textContent = max ? `${step} ${iteration} of at most ${max}` : `${step} ${iteration}`;
   setStatus(`Training the probe: ${step} ${iteration}, loss ${Number.isFinite(loss) ? loss.toPrecision(6) : loss}. Cancel (or Escape) stops it.`);
+}
+
+/** Fits of a protocol preset: done against total in the bar, and the time left from the
+ * mean time per fit so far. */
+function showFitProgress({ done, total }) {
+  if (TEST_HOOKS) (window.__downstream.fitProgress ??= []).push({ done, total });
+  if (!(Number.isFinite(done) && Number.isFinite(total) && total > 0)) return;
+  ui.progress.max = total;
+  ui.progress.value = Math.min(done, total);
+  ui.progress.textContent = `${done} / ${total}`;
+  const elapsed = (performance.now() - (state.fitStart ?? performance.now())) / 1000;
+  const secondsLeft = done > 0 && done < total ? (elapsed / done) * (total - done) : null;
+  let left = '';
+  if (secondsLeft !== null) {
+    if (secondsLeft < 1) left = ', less than a second left';
+    else if (secondsLeft < 90) left = `, about ${Math.round(secondsLeft)} s left`;
+    else left = `, about ${Math.round(secondsLeft / 60)} min left`;
+  }
+  ui.progressText.textContent = `Fitting: ${done} of ${total} fits${left}`;
+  setStatus(
+    done < total
+      ? `Running the protocol: probe fit ${done} of ${total}. Cancel (or Escape) stops it.`
+      : 'Computing metrics…',
+  );
 }
 
 /** Reads the protocol inputs; returns a config or null after showing an error. */

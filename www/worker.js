@@ -261,6 +261,26 @@ function probeProgress(id, unit, delayMs) {
   };
 }
 
+/** Least milliseconds between two 'fits' progress messages (the first and last always go). */
+const FIT_PROGRESS_MS = 50;
+
+/** The fit_progress function handed to Session.evaluate: posts {phase: 'fits', done, total}
+ * after each probe fit of a protocol preset, throttled. It always answers true: a cancel
+ * cannot reach a worker busy in wasm, so the page stops the worker (as for a probe fit).
+ * Test hook (?test-hooks=1 only): `delayMs` slows every fit, so a test can cancel mid-way. */
+function fitProgress(id, delayMs) {
+  let last = -Infinity;
+  return (done, total) => {
+    const now = performance.now();
+    if (done <= 1 || done >= total || now - last >= FIT_PROGRESS_MS) {
+      last = now;
+      progress(id, { phase: 'fits', done, total });
+    }
+    if (delayMs > 0) for (const end = performance.now() + delayMs; performance.now() < end; );
+    return true;
+  };
+}
+
 async function evaluate(id, config, delayMs = 0) {
   await embedAll(id);
   checkCancelled(id);
@@ -269,7 +289,7 @@ async function evaluate(id, config, delayMs = 0) {
   checkCancelled(id);
   const t0 = performance.now();
   const unit = config?.probe?.kind === 'mlp' ? 'epoch' : 'iteration';
-  const report = plain(session.evaluate(config, probeProgress(id, unit, delayMs)));
+  const report = plain(session.evaluate(config, probeProgress(id, unit, delayMs), fitProgress(id, delayMs)));
   const evaluateMs = performance.now() - t0;
   return { report, reportJson: session.report_json(), evaluateMs, memoryBytes: memoryBytes() };
 }
