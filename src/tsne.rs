@@ -472,15 +472,28 @@ mod lf32 {
         }
     }
 
-    impl FloatCore for Lf32 {
+    macro_rules! unary {
+        ($($m:ident => $f:path),* $(,)?) => {
+            $(
+                #[inline]
+                fn $m(self) -> Self {
+                    Lf32($f(self.0))
+                }
+            )*
+        };
+    }
+
+    /// The methods `FloatCore` and `Float` both declare, the same in each impl.
+    macro_rules! shared_float_methods {
+        () => {
+        fn nan() -> Self {
+            Lf32(f32::NAN)
+        }
         fn infinity() -> Self {
             Lf32(f32::INFINITY)
         }
         fn neg_infinity() -> Self {
             Lf32(f32::NEG_INFINITY)
-        }
-        fn nan() -> Self {
-            Lf32(f32::NAN)
         }
         fn neg_zero() -> Self {
             Lf32(-0.0)
@@ -497,18 +510,6 @@ mod lf32 {
         fn max_value() -> Self {
             Lf32(f32::MAX)
         }
-        fn classify(self) -> FpCategory {
-            self.0.classify()
-        }
-        fn to_degrees(self) -> Self {
-            Lf32(self.0.to_degrees())
-        }
-        fn to_radians(self) -> Self {
-            Lf32(self.0.to_radians())
-        }
-        fn integer_decode(self) -> (u64, i16, i8) {
-            FloatCore::integer_decode(self.0)
-        }
         fn is_nan(self) -> bool {
             self.0.is_nan()
         }
@@ -518,23 +519,8 @@ mod lf32 {
         fn is_finite(self) -> bool {
             self.0.is_finite()
         }
-        fn floor(self) -> Self {
-            Lf32(self.0.floor())
-        }
-        fn ceil(self) -> Self {
-            Lf32(self.0.ceil())
-        }
-        fn round(self) -> Self {
-            Lf32(self.0.round())
-        }
-        fn trunc(self) -> Self {
-            Lf32(self.0.trunc())
-        }
-        fn abs(self) -> Self {
-            Lf32(self.0.abs())
-        }
-        fn signum(self) -> Self {
-            Lf32(self.0.signum())
+        fn classify(self) -> FpCategory {
+            self.0.classify()
         }
         fn max(self, o: Self) -> Self {
             Lf32(self.0.max(o.0))
@@ -548,58 +534,30 @@ mod lf32 {
         fn powi(self, n: i32) -> Self {
             Lf32(powi(self.0, n))
         }
-    }
-
-    macro_rules! unary {
-        ($($m:ident => $f:path),* $(,)?) => {
-            $(
-                #[inline]
-                fn $m(self) -> Self {
-                    Lf32($f(self.0))
-                }
-            )*
+        fn integer_decode(self) -> (u64, i16, i8) {
+            FloatCore::integer_decode(self.0)
+        }
+        unary!(
+            floor => f32::floor, ceil => f32::ceil, round => f32::round, trunc => f32::trunc,
+            abs => f32::abs, signum => f32::signum,
+        );
         };
     }
 
+    impl FloatCore for Lf32 {
+        shared_float_methods!();
+        fn to_degrees(self) -> Self {
+            Lf32(self.0.to_degrees())
+        }
+        fn to_radians(self) -> Self {
+            Lf32(self.0.to_radians())
+        }
+    }
+
     impl Float for Lf32 {
-        fn nan() -> Self {
-            Lf32(f32::NAN)
-        }
-        fn infinity() -> Self {
-            Lf32(f32::INFINITY)
-        }
-        fn neg_infinity() -> Self {
-            Lf32(f32::NEG_INFINITY)
-        }
-        fn neg_zero() -> Self {
-            Lf32(-0.0)
-        }
-        fn min_value() -> Self {
-            Lf32(f32::MIN)
-        }
-        fn min_positive_value() -> Self {
-            Lf32(f32::MIN_POSITIVE)
-        }
-        fn epsilon() -> Self {
-            Lf32(f32::EPSILON)
-        }
-        fn max_value() -> Self {
-            Lf32(f32::MAX)
-        }
-        fn is_nan(self) -> bool {
-            self.0.is_nan()
-        }
-        fn is_infinite(self) -> bool {
-            self.0.is_infinite()
-        }
-        fn is_finite(self) -> bool {
-            self.0.is_finite()
-        }
+        shared_float_methods!();
         fn is_normal(self) -> bool {
             self.0.is_normal()
-        }
-        fn classify(self) -> FpCategory {
-            self.0.classify()
         }
         fn is_sign_positive(self) -> bool {
             self.0.is_sign_positive()
@@ -613,23 +571,11 @@ mod lf32 {
         fn mul_add(self, a: Self, b: Self) -> Self {
             Lf32(libm::fmaf(self.0, a.0, b.0))
         }
-        fn recip(self) -> Self {
-            Lf32(1.0 / self.0)
-        }
-        fn powi(self, n: i32) -> Self {
-            Lf32(powi(self.0, n))
-        }
         fn powf(self, n: Self) -> Self {
             Lf32(libm::powf(self.0, n.0))
         }
         fn log(self, base: Self) -> Self {
             Lf32(libm::logf(self.0) / libm::logf(base.0))
-        }
-        fn max(self, o: Self) -> Self {
-            Lf32(self.0.max(o.0))
-        }
-        fn min(self, o: Self) -> Self {
-            Lf32(self.0.min(o.0))
         }
         fn abs_sub(self, o: Self) -> Self {
             Lf32(libm::fdimf(self.0, o.0))
@@ -644,12 +590,8 @@ mod lf32 {
             let (s, c) = libm::sincosf(self.0);
             (Lf32(s), Lf32(c))
         }
-        fn integer_decode(self) -> (u64, i16, i8) {
-            FloatCore::integer_decode(self.0)
-        }
         unary!(
-            floor => f32::floor, ceil => f32::ceil, round => f32::round, trunc => f32::trunc,
-            abs => f32::abs, signum => f32::signum, sqrt => f32::sqrt,
+            sqrt => f32::sqrt,
             exp => libm::expf, exp2 => libm::exp2f, ln => libm::logf, log2 => libm::log2f,
             log10 => libm::log10f, cbrt => libm::cbrtf, sin => libm::sinf, cos => libm::cosf,
             tan => libm::tanf, asin => libm::asinf, acos => libm::acosf, atan => libm::atanf,
