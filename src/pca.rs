@@ -183,9 +183,8 @@ fn combine(q: &[f64], dim: usize, p: usize, w: &[f64], col: usize) -> Vec<f64> {
     out
 }
 
-/// Two-component PCA of `x` (row-major, `x.len() / dim` rows), like scikit-learn's
-/// `PCA(n_components=2).fit_transform(x)` up to floating-point rounding.
-pub fn pca2(x: &[f32], dim: usize) -> Result<Pca> {
+/// The number of rows of `dim` values in row-major `x`; an error when they do not divide.
+pub(crate) fn whole_rows(x: &[f32], dim: usize) -> Result<usize> {
     if dim == 0 || x.len() % dim != 0 {
         return Err(Error::InvalidValue {
             name: "embedding dimension",
@@ -193,7 +192,13 @@ pub fn pca2(x: &[f32], dim: usize) -> Result<Pca> {
             why: format!("{} values do not make whole rows of {dim}", x.len()),
         });
     }
-    let n = x.len() / dim;
+    Ok(x.len() / dim)
+}
+
+/// Two-component PCA of `x` (row-major, `x.len() / dim` rows), like scikit-learn's
+/// `PCA(n_components=2).fit_transform(x)` up to floating-point rounding.
+pub fn pca2(x: &[f32], dim: usize) -> Result<Pca> {
+    let n = whole_rows(x, dim)?;
     if n < 2 {
         return Err(Error::InvalidValue {
             name: "rows",

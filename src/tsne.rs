@@ -81,14 +81,7 @@ pub struct Tsne {
 
 /// Checks the input and returns the number of rows.
 fn check(x: &[f32], dim: usize, opts: &TsneOptions) -> Result<usize> {
-    if dim == 0 || x.len() % dim != 0 {
-        return Err(Error::InvalidValue {
-            name: "embedding dimension",
-            value: dim.to_string(),
-            why: format!("{} values do not make whole rows of {dim}", x.len()),
-        });
-    }
-    let n = x.len() / dim;
+    let n = crate::pca::whole_rows(x, dim)?;
     if n < MIN_ROWS {
         return Err(Error::InvalidValue {
             name: "rows",
