@@ -11,6 +11,11 @@ pub fn read(rel: &str) -> Vec<u8> {
     std::fs::read(fixture(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
+/// A JSON array of numbers (from a reference fixture) as f64s.
+pub fn floats(v: &serde_json::Value) -> Vec<f64> {
+    serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("not an array of numbers: {e}"))
+}
+
 pub fn close(a: f64, b: f64, tol: f64) -> bool {
     (a - b).abs() <= tol * (1.0 + b.abs())
 }

@@ -3,17 +3,10 @@
 //! scikit-learn, signs by its `svd_flip`).
 
 mod common;
+use common::floats;
 
 use downstream::pca::pca2;
 use serde_json::Value;
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
-}
 
 #[test]
 fn pca_matches_scikit_learn() {

@@ -4,6 +4,7 @@
 //! each file). Data: the digits split of `tests/fixtures/probe/`.
 
 mod common;
+use common::floats;
 
 use downstream::heads::{self, ProbeSpec};
 use downstream::metrics::{self, Proba};
@@ -39,10 +40,6 @@ fn fixture(name: &str) -> Value {
 }
 
 fn usizes(v: &Value) -> Vec<usize> {
-    serde_json::from_value(v.clone()).unwrap()
-}
-
-fn floats(v: &Value) -> Vec<f64> {
     serde_json::from_value(v.clone()).unwrap()
 }
 

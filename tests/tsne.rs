@@ -7,6 +7,7 @@
 //! leave-one-out 1-NN accuracy of the labels in the 2-D map.
 
 mod common;
+use common::floats;
 
 use downstream::tsne::{tsne2, tsne2_with_progress, Tsne, TsneOptions};
 use downstream::Error;
@@ -69,14 +70,6 @@ fn one_nn_accuracy(e: &[f64], y: &[i64]) -> f64 {
         .filter(|&i| y[ranked(&er, i)[0]] == y[i])
         .count();
     hits as f64 / er.len() as f64
-}
-
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect()
 }
 
 fn digits() -> (Vec<f32>, usize) {
