@@ -127,6 +127,8 @@ const ui = {
   scatter: $('embedding-scatter'),
   scatterNote: $('scatter-note'),
   mapMethod: $('map-method'),
+  mapPerplexity: $('map-perplexity'),
+  mapPerplexityField: $('map-perplexity-field'),
   compareStart: $('compare-start'),
   compareHint: $('compare-hint'),
   compareView: $('compare-view'),
@@ -694,10 +696,11 @@ async function openSamples(title, positions) {
   await fillGallery(token, title, samples);
 }
 
-/** Embedding map: PCA (default) or t-SNE (on demand, ui.mapMethod) of the test items'
- * embeddings: PCA in the session worker, t-SNE in a worker of its own. Both are kept per
- * report. `fromRun`: the report is this page's run (a new report resets the map to PCA;
- * t-SNE is slow, so it is only computed when chosen). */
+/** Embedding map: PCA (default) or t-SNE (on demand, ui.mapMethod, with the perplexity of
+ * ui.mapPerplexity) of the test items' embeddings: PCA in the session worker, t-SNE in a worker
+ * of its own. Both are kept per report (t-SNE per perplexity). `fromRun`: the report is this
+ * page's run (a new report resets the map to PCA; t-SNE is slow, so it is only computed when
+ * chosen). An invalid perplexity leaves the map drawn as it is and says why in the note. */
 async function renderScatter(report, { fromRun, method = 'pca' }) {
   if (state.scatterReport !== report) {
     state.scatterReport = report;
@@ -706,13 +709,23 @@ async function renderScatter(report, { fromRun, method = 'pca' }) {
     state.pca = null;
     ui.mapMethod.value = method;
   }
-  if (method !== 'tsne') stopTsne();
+  stopTsne();
+  ui.mapPerplexityField.hidden = method !== 'tsne';
+  const perplexity = method === 'tsne' ? mapPerplexity() : null;
+  ui.mapPerplexity.setAttribute('aria-invalid', String(method === 'tsne' && perplexity === null));
+  if (method === 'tsne' && perplexity === null) {
+    state.scatterToken = (state.scatterToken ?? 0) + 1;
+    ui.scatterNote.hidden = false;
+    ui.scatterNote.textContent = `Perplexity must be a whole number from ${PERPLEXITY_MIN} to ${PERPLEXITY_MAX} (30 by default), not “${ui.mapPerplexity.value || 'empty'}”; the map was not recomputed.`;
+    return;
+  }
   ui.scatter.replaceChildren();
   const p = report.predictions ?? {};
   const sameFiles = state.data?.sha256 === report.data?.sha256 && (state.data?.precomputed || state.model?.sha256 === report.model?.sha256);
   ui.scatterBlock.hidden = false;
   if ((p.test_index ?? []).length < 2 || !(fromRun || sameFiles)) {
     ui.mapMethod.disabled = true;
+    ui.mapPerplexity.disabled = true;
     ui.scatterNote.hidden = false;
     ui.scatterNote.textContent = (p.test_index ?? []).length < 2
       ? 'No embedding map: this report has no per-sample predictions.'
@@ -720,11 +733,12 @@ async function renderScatter(report, { fromRun, method = 'pca' }) {
     return;
   }
   ui.mapMethod.disabled = false;
+  ui.mapPerplexity.disabled = false;
   ui.scatterNote.hidden = true;
   const token = (state.scatterToken = (state.scatterToken ?? 0) + 1);
   let result;
   try {
-    result = method === 'tsne' ? await tsneOf(report, token) : await pcaOf(report);
+    result = method === 'tsne' ? await tsneOf(report, token, perplexity) : await pcaOf(report);
   } catch (err) {
     if (token !== state.scatterToken) return;
     ui.scatterNote.hidden = false;
@@ -760,11 +774,25 @@ async function pcaOf(report) {
   return pca;
 }
 
-/** t-SNE of the report's test embeddings, once per report (kept in state.tsne), with its
- * iterations as progress in the map's note. It runs in a worker of its own (Engine.tsne), so
- * the session worker stays free and stopping it loses nothing. */
-async function tsneOf(report, token) {
-  if (state.tsne?.report === report) return state.tsne.result;
+/** Bounds of the map's perplexity input (index.html); the wasm takes any perplexity of at
+ * least 1 and clamps it to (n − 1) / 3. */
+const PERPLEXITY_MIN = 2;
+const PERPLEXITY_MAX = 100;
+
+/** The perplexity asked for in ui.mapPerplexity: a whole number in its bounds, or null. */
+function mapPerplexity() {
+  const text = ui.mapPerplexity.value.trim();
+  const value = Number(text);
+  return text !== '' && Number.isInteger(value) && value >= PERPLEXITY_MIN && value <= PERPLEXITY_MAX ? value : null;
+}
+
+/** t-SNE of the report's test embeddings with the given perplexity, once per report and
+ * perplexity (kept in state.tsne.results), with its iterations as progress in the map's note.
+ * It runs in a worker of its own (Engine.tsne), so the session worker stays free and stopping
+ * it loses nothing. */
+async function tsneOf(report, token, perplexity) {
+  const kept = state.tsne?.report === report ? state.tsne.results.get(perplexity) : undefined;
+  if (kept) return kept;
   const p = report.predictions;
   const n = p.test_index.length;
   const note = (text) => {
@@ -775,12 +803,16 @@ async function tsneOf(report, token) {
   note(`Computing t-SNE of ${n} points… (choose PCA to stop)`);
   stopTsne();
   const job = engine.tsne(p.test_index, report.data?.sha256, {
+    perplexity,
     onProgress: (msg) => note(`Computing t-SNE of ${n} points… iteration ${msg.done} of ${msg.total} (choose PCA to stop)`),
   });
   state.tsneRunning = { token, stop: job.stop };
   try {
     const tsne = await job.promise;
-    if (state.scatterReport === report) state.tsne = { report, result: tsne };
+    if (state.scatterReport === report) {
+      if (state.tsne?.report !== report) state.tsne = { report, results: new Map() };
+      state.tsne.results.set(perplexity, tsne);
+    }
     return tsne;
   } finally {
     if (state.tsneRunning?.token === token) state.tsneRunning = null;
@@ -1764,6 +1796,9 @@ ui.scatter.addEventListener('pointerdown', onScatterDown);
 ui.scatter.addEventListener('keydown', onScatterKey);
 ui.mapMethod.addEventListener('change', () => {
   if (state.report) renderScatter(state.report, { fromRun: state.scatterFromRun, method: ui.mapMethod.value });
+});
+ui.mapPerplexity.addEventListener('change', () => {
+  if (state.report && ui.mapMethod.value === 'tsne') renderScatter(state.report, { fromRun: state.scatterFromRun, method: 'tsne' });
 });
 ui.compareStart.addEventListener('click', startCompare);
 ui.matrix.addEventListener('click', (event) => {

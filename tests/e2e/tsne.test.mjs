@@ -9,7 +9,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ROOT, RUN_TIMEOUT, TEST_TIMEOUT, openPage, readReport, useBrowser, waitForState } from './helpers.mjs';
@@ -31,6 +31,29 @@ function readNpyF32(file) {
   const [rows, cols] = /'shape': \((\d+), (\d+)\)/.exec(header).slice(1).map(Number);
   const data = new Float32Array(buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + start + rows * cols * 4));
   return { data, rows, cols };
+}
+
+/** Writes rows × cols float32 values as a little-endian .npy (format 1.0). */
+function writeNpyF32(file, values, rows, cols) {
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+  const head = Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY', 'latin1'), Buffer.from([1, 0]), Buffer.alloc(2), Buffer.from(header, 'latin1')]);
+  head.writeUInt16LE(header.length, 8);
+  writeFileSync(file, Buffer.concat([head, Buffer.from(new Float32Array(values).buffer)]));
+}
+
+/** The CLI's t-SNE coordinates (flat x0, y0, …) of a .npy with the given perplexity. */
+function cliTsne(npy, perplexity) {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'downstream-tsne-'));
+  try {
+    const out = path.join(dir, 'coords.csv');
+    execFileSync(CLI, ['map', npy, '--method', 'tsne', '--perplexity', String(perplexity), '--output', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    assert.equal(lines[0], 'tsne1,tsne2');
+    return lines.slice(1).flatMap((l) => l.split(',').map(Number));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function gallerySamples(page) {
@@ -128,6 +151,113 @@ describe('t-SNE map of the demo run', () => {
     await waitForState(page, ['results']);
     await page.waitForFunction(() => /^PCA/.test(document.querySelector('[data-testid="embedding-scatter"] svg')?.getAttribute('aria-label') ?? ''), null, { timeout: RUN_TIMEOUT });
     assert.equal(await page.getByTestId('map-method').inputValue(), 'pca');
+    assert.deepEqual(ctx.problems, []);
+  });
+});
+
+describe('t-SNE perplexity of the demo map', () => {
+  const report = readReport('demo-report.json');
+  const labels = report.metrics.confusion_matrix.labels;
+  let ctx;
+
+  before(async () => {
+    ctx = await openPage('?test-hooks=1');
+    await ctx.page.getByTestId('run-demo').click();
+    await waitForState(ctx.page, ['results']);
+    await waitForMap(ctx.page, 'PCA');
+  });
+  after(async () => {
+    await ctx?.context.close();
+  });
+
+  const label = (n, perplexity) => `t-SNE (perplexity ${perplexity}) of the ${n} test embeddings, coloured by true class (${labels.length} classes)`;
+  const waitForLabel = (page, text) =>
+    page.waitForFunction((t) => document.querySelector('[data-testid="embedding-scatter"] svg')?.getAttribute('aria-label') === t, text, { timeout: RUN_TIMEOUT });
+
+  test('perplexity 10 draws the CLI map of the same rows with --perplexity 10; an invalid value keeps the map and says why', { timeout: TEST_TIMEOUT }, async () => {
+    assert.ok(existsSync(CLI), `${CLI} is missing; run \`make cli\` (or \`make e2e-reports\`) first`);
+    const { page } = ctx;
+    const input = page.getByTestId('map-perplexity');
+    assert.equal(await input.isVisible(), false, 'no perplexity field on the PCA map');
+    await page.getByTestId('map-method').selectOption('tsne');
+    const n = report.predictions.test_index.length;
+    await waitForLabel(page, label(n, 30));
+    assert.equal(await input.isVisible(), true, 'the perplexity field shows with t-SNE');
+    assert.equal(await input.inputValue(), '30');
+    assert.deepEqual(await input.evaluate((e) => [e.min, e.max, e.step]), ['2', '100', '1']);
+    const at30 = await mapPoints(page);
+
+    // Keyboard: Tab from the method select reaches the field; typing does not recompute, leaving it does.
+    await page.getByTestId('map-method').focus();
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), 'map-perplexity');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('10');
+    assert.equal(await mapLabel(page), label(n, 30), 'no recomputation on each keystroke');
+    await page.keyboard.press('Tab');
+    await waitForLabel(page, label(n, 10));
+    assert.match(await page.getByTestId('scatter-note').textContent(), new RegExp(`^t-SNE of ${n} points \\(Barnes-Hut, perplexity 10, 1000 iterations`));
+    const at10 = await mapPoints(page);
+    assert.equal(at10.length, n);
+    assert.notDeepEqual(at10.map((q) => [q.cx, q.cy]), at30.map((q) => [q.cx, q.cy]), 'perplexity 10 gives another map than 30');
+
+    // The same test rows through the native CLI with --perplexity 10, drawn by the same scatterSvg,
+    // give exactly these dots.
+    const byRow = [...at10].sort((a, b) => a.i - b.i);
+    const items = byRow.map((q) => q.item);
+    const { x, dim } = await page.evaluate(async (indices) => {
+      const worker = await window.__downstream.engine.sessionWorker();
+      const rows = await worker.request('embeddingRows', { indices }).promise;
+      return { x: Array.from(rows.x), dim: rows.dim };
+    }, items);
+    assert.equal(x.length, n * dim);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'downstream-tsne-rows-'));
+    let native;
+    try {
+      const npy = path.join(dir, 'rows.npy');
+      writeNpyF32(npy, x, n, dim);
+      native = cliTsne(npy, 10);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.equal(native.length, 2 * n);
+    const expected = await page.evaluate(
+      async ({ coords, classes, labels, items }) => {
+        const { scatterSvg } = await import('/www/charts.js');
+        const svg = scatterSvg(coords, classes, labels, { items, method: 'tsne', perplexity: 10 });
+        return [...svg.querySelectorAll('circle.point')].map((e) => ({ i: Number(e.dataset.i), cx: Number(e.getAttribute('cx')), cy: Number(e.getAttribute('cy')) }));
+      },
+      { coords: native, classes: byRow.map((q) => q.cls), labels, items },
+    );
+    assert.deepEqual(
+      byRow.map((q) => ({ i: q.i, cx: q.cx, cy: q.cy })),
+      expected,
+      'the page map at perplexity 10 is the CLI map of the same rows',
+    );
+
+    // Invalid values: the message, the input marked invalid, the perplexity-10 dots unchanged.
+    for (const bad of ['0', '', '101', '2.5']) {
+      const message = `Perplexity must be a whole number from 2 to 100 (30 by default), not “${bad || 'empty'}”; the map was not recomputed.`;
+      await input.fill(bad);
+      await input.press('Enter');
+      await page.waitForFunction((m) => document.querySelector('[data-testid="scatter-note"]').textContent === m, message);
+      assert.equal(await page.getByTestId('scatter-note').isVisible(), true);
+      assert.equal(await input.getAttribute('aria-invalid'), 'true');
+      assert.equal(await mapLabel(page), label(n, 10), bad);
+      assert.deepEqual(await mapPoints(page), at10, `dots unchanged after perplexity “${bad}”`);
+    }
+
+    // Back to 30: the kept map for that perplexity, at once.
+    const again = Date.now();
+    await input.fill('30');
+    await input.press('Enter');
+    await waitForLabel(page, label(n, 30));
+    assert.ok(Date.now() - again < 2000, 'the perplexity-30 map comes from the kept result');
+    assert.equal(await input.getAttribute('aria-invalid'), 'false');
+    assert.deepEqual(await mapPoints(page), at30);
+    await page.getByTestId('map-method').selectOption('pca');
+    await waitForMap(page, 'PCA');
+    assert.equal(await input.isVisible(), false);
     assert.deepEqual(ctx.problems, []);
   });
 });
