@@ -195,6 +195,19 @@ pub(crate) fn whole_rows(x: &[f32], dim: usize) -> Result<usize> {
     Ok(x.len() / dim)
 }
 
+/// An error naming the first non-finite value of row-major `x` (rows of `dim`), if any.
+pub(crate) fn all_finite(x: &[f32], dim: usize, what: &str) -> Result<()> {
+    match x.iter().position(|v| !v.is_finite()) {
+        Some(pos) => Err(Error::NonFinite {
+            what: what.into(),
+            row: pos / dim.max(1),
+            col: pos % dim.max(1),
+            value: x.get(pos).map_or(f64::NAN, |&v| f64::from(v)),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Two-component PCA of `x` (row-major, `x.len() / dim` rows), like scikit-learn's
 /// `PCA(n_components=2).fit_transform(x)` up to floating-point rounding.
 pub fn pca2(x: &[f32], dim: usize) -> Result<Pca> {
@@ -206,14 +219,7 @@ pub fn pca2(x: &[f32], dim: usize) -> Result<Pca> {
             why: "PCA needs at least 2 rows".into(),
         });
     }
-    if let Some((pos, &bad)) = x.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-        return Err(Error::NonFinite {
-            what: "embeddings".into(),
-            row: pos / dim,
-            col: pos % dim,
-            value: f64::from(bad),
-        });
-    }
+    all_finite(x, dim, "embeddings")?;
     let mut mean = vec![0.0f64; dim];
     for row in x.chunks_exact(dim) {
         for (m, &v) in mean.iter_mut().zip(row) {

@@ -110,14 +110,7 @@ fn check(x: &[f32], dim: usize, opts: &TsneOptions) -> Result<usize> {
             why: "must be between 250 and 100000 (scikit-learn's default is 1000)",
         });
     }
-    if let Some((pos, &bad)) = x.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-        return Err(Error::NonFinite {
-            what: "embeddings".into(),
-            row: pos / dim,
-            col: pos % dim,
-            value: f64::from(bad),
-        });
-    }
+    crate::pca::all_finite(x, dim, "embeddings")?;
     Ok(n)
 }
 
@@ -259,14 +252,7 @@ fn fit(
         .epoch_callback(|epoch, _| progress(epoch + 1, iterations));
     tsne.barnes_hut_with_neighbors(Lf32(THETA), &neighbours);
     let coords: Vec<f32> = tsne.embedding().into_iter().map(|v| v.0).collect();
-    if let Some(pos) = coords.iter().position(|v| !v.is_finite()) {
-        return Err(Error::NonFinite {
-            what: "the t-SNE result".into(),
-            row: pos / 2,
-            col: pos % 2,
-            value: coords.get(pos).map_or(f64::NAN, |&v| f64::from(v)),
-        });
-    }
+    crate::pca::all_finite(&coords, 2, "the t-SNE result")?;
     Ok(Tsne {
         kl_divergence: tsne.affinities().map(|p| kl_divergence(&p, &coords)),
         coords,
