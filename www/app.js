@@ -21,6 +21,7 @@ import {
 import { htmlReport, reportCharts } from './htmlreport.js';
 import { downloadBlob, droppedFromHash, droppedText, matrixCsv, reportFragment, reportFromHash, svgText, svgToPngBlob } from './share.js';
 import {
+  etaText,
   fmt,
   probeText,
   renderDataInfo,
@@ -365,12 +366,7 @@ function showFitProgress({ done, total }) {
   ui.progress.textContent = `${done} / ${total}`;
   const elapsed = (performance.now() - (state.fitStart ?? performance.now())) / 1000;
   const secondsLeft = done > 0 && done < total ? (elapsed / done) * (total - done) : null;
-  let left = '';
-  if (secondsLeft !== null) {
-    if (secondsLeft < 1) left = ', less than a second left';
-    else if (secondsLeft < 90) left = `, about ${Math.round(secondsLeft)} s left`;
-    else left = `, about ${Math.round(secondsLeft / 60)} min left`;
-  }
+  const left = secondsLeft !== null ? `, ${etaText(secondsLeft)}` : '';
   ui.progressText.textContent = `Fitting: ${done} of ${total} fits${left}`;
   setStatus(
     done < total

@@ -344,7 +344,8 @@ export function setProgress(progress, text, done, total, eta) {
   }
 }
 
-function etaText(seconds) {
+/** How long is left, for progress texts: 'about 20 s left'. */
+export function etaText(seconds) {
   if (seconds < 1) return 'less than a second left';
   if (seconds < 90) return `about ${Math.round(seconds)} s left`;
   return `about ${Math.round(seconds / 60)} min left`;
