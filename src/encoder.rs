@@ -300,6 +300,16 @@ impl Encoder {
             })?;
             let scan = scan_ops(graph, &onnx.op_register);
             let quantised = scan.quantised_summary();
+            if IMAGE_BUILD && !scan.unsupported.is_empty() {
+                return Err(Error::NotInImageBuild {
+                    name: name.into(),
+                    ops: distinct_ops(&scan.unsupported)
+                        .iter()
+                        .map(|(op, _, _, _)| *op)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
             if !scan.unsupported.is_empty() {
                 let page_build = cfg!(target_arch = "wasm32");
                 let detail =
@@ -826,6 +836,17 @@ fn scan_ops(graph: &tract_onnx::pb::GraphProto, register: &OnnxOpRegister) -> Op
 }
 
 fn scan_graph(graph: &tract_onnx::pb::GraphProto, register: &OnnxOpRegister, scan: &mut OpScan) {
+    scan_graph_with(graph, register, scan, false)
+}
+
+/// `any_domain`: count a node as runnable when its op type is registered, whatever its
+/// domain (tract's registry is keyed by op type only; ai.onnx.ml heads are registered so).
+fn scan_graph_with(
+    graph: &tract_onnx::pb::GraphProto,
+    register: &OnnxOpRegister,
+    scan: &mut OpScan,
+    any_domain: bool,
+) {
     // TensorProto.DataType: UINT8 = 2, INT8 = 3.
     scan.int8_inits += graph
         .initializer
@@ -841,7 +862,7 @@ fn scan_graph(graph: &tract_onnx::pb::GraphProto, register: &OnnxOpRegister, sca
                 None => scan.quant_ops.push((op.to_string(), 1)),
             }
         }
-        if !standard || !register.0.contains_key(op) {
+        if !(standard || any_domain) || !register.0.contains_key(op) {
             let node_name = if node.name.is_empty() {
                 node.output.first().cloned().unwrap_or_default()
             } else {
@@ -856,10 +877,49 @@ fn scan_graph(graph: &tract_onnx::pb::GraphProto, register: &OnnxOpRegister, sca
         }
         for attr in &node.attribute {
             for sub in attr.g.iter().chain(&attr.graphs) {
-                scan_graph(sub, register, scan);
+                scan_graph_with(sub, register, scan, any_domain);
             }
         }
     }
+}
+
+/// True in the page's image build (wasm without the `full` feature): it registers only the
+/// ONNX operators of common image encoders (`tools/vendor_page_ops.py`) and has no
+/// tokenizer. The page loads its full build for models that need more.
+pub const IMAGE_BUILD: bool = cfg!(all(target_arch = "wasm32", not(feature = "full")));
+
+/// Which build this is: "image" or "full" (the page's two wasm builds; natively "full").
+pub fn build_name() -> &'static str {
+    if IMAGE_BUILD {
+        "image"
+    } else {
+        "full"
+    }
+}
+
+/// The distinct operator types of an ONNX model (subgraphs included) that this build does
+/// not register, in order of first use: empty when it can run every node. In the page's
+/// image build a non-empty answer means "try the full build"; the full build then says
+/// whether it runs them.
+pub fn unregistered_ops(bytes: &[u8], name: &str) -> Result<Vec<String>> {
+    let onnx = tract_onnx::onnx();
+    let proto = onnx
+        .proto_model_for_read(&mut &*bytes)
+        .map_err(|e| Error::InvalidModel {
+            name: name.into(),
+            detail: format!("{e:#}"),
+        })?;
+    let mut ops: Vec<String> = Vec::new();
+    if let Some(graph) = &proto.graph {
+        let mut scan = OpScan::default();
+        scan_graph_with(graph, &onnx.op_register, &mut scan, true);
+        for (op, _, _, _) in distinct_ops(&scan.unsupported) {
+            if !ops.iter().any(|o| o == op) {
+                ops.push(op.to_string());
+            }
+        }
+    }
+    Ok(ops)
 }
 
 /// Standard operators tract runs that the page build leaves out to keep the download small

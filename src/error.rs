@@ -31,6 +31,9 @@ pub enum Error {
     /// The model uses standard operators the page build leaves out (the CLI runs them).
     #[error("'{name}' cannot be run on this page: {detail}")]
     NotInPageBuild { name: String, detail: String },
+    /// The page's image build does not register these operators; the full build may.
+    #[error("'{name}' uses operators the page's image build leaves out ({ops}); the page loads its full build to run it")]
+    NotInImageBuild { name: String, ops: String },
     /// tract could not prepare or run the model.
     #[error("the model could not be run: {0}")]
     Inference(String),

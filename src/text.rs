@@ -4,8 +4,11 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
+#[cfg(not(feature = "text"))]
+use no_tokenizer::{Encoding, Tokenizer};
 use serde::{Deserialize, Serialize};
-use tokenizers::{Tokenizer, TruncationDirection, TruncationParams, TruncationStrategy};
+#[cfg(feature = "text")]
+use tokenizers::{Encoding, Tokenizer};
 use tract_onnx::prelude::*;
 use tract_onnx::tract_hir::infer::Factoid;
 
@@ -139,23 +142,7 @@ impl TextEncoder {
             name: name.into(),
             detail,
         };
-        let mut tokenizer =
-            Tokenizer::from_bytes(tokenizer_json).map_err(|e| Error::InvalidTokenizer {
-                name: "tokenizer.json".into(),
-                detail: e.to_string(),
-            })?;
-        tokenizer
-            .with_truncation(Some(TruncationParams {
-                max_length: options.max_length,
-                strategy: TruncationStrategy::LongestFirst,
-                stride: 0,
-                direction: TruncationDirection::Right,
-            }))
-            .map_err(|e| Error::InvalidTokenizer {
-                name: "tokenizer.json".into(),
-                detail: e.to_string(),
-            })?;
-        tokenizer.with_padding(None);
+        let tokenizer = load_tokenizer(tokenizer_json, options.max_length)?;
 
         if model_bytes.is_empty() {
             return Err(Error::InvalidModel {
@@ -293,7 +280,7 @@ impl TextEncoder {
         &self.info
     }
 
-    fn encode_all(&self, texts: &[String]) -> Result<Vec<tokenizers::Encoding>> {
+    fn encode_all(&self, texts: &[String]) -> Result<Vec<Encoding>> {
         texts
             .iter()
             .enumerate()
@@ -319,7 +306,7 @@ impl TextEncoder {
     pub fn embed(&self, texts: &[String]) -> Result<Vec<f32>> {
         let d = self.info.embedding_dim;
         let encodings = self.encode_all(texts)?;
-        let mut order: Vec<(usize, &tokenizers::Encoding)> = encodings.iter().enumerate().collect();
+        let mut order: Vec<(usize, &Encoding)> = encodings.iter().enumerate().collect();
         order.sort_by_key(|(_, e)| std::cmp::Reverse(e.len()));
         // Embeddings in `order`, then put back in input order.
         let mut sorted = Vec::with_capacity(texts.len() * d);
@@ -553,7 +540,7 @@ impl TextEncoder {
 }
 
 /// Pads encodings to the longest with zeros (id 0, mask 0, type 0).
-fn pad(encodings: &[&tokenizers::Encoding]) -> TokenBatch {
+fn pad(encodings: &[&Encoding]) -> TokenBatch {
     let len = encodings.iter().map(|e| e.len()).max().unwrap_or(0).max(1);
     let rows = encodings.len();
     let mut batch = TokenBatch {
@@ -582,6 +569,67 @@ fn pad(encodings: &[&tokenizers::Encoding]) -> TokenBatch {
         }
     }
     batch
+}
+
+/// Parses `tokenizer.json` and sets truncation to `max_length` (right side, longest first, as
+/// sentence-transformers), without padding.
+#[cfg(feature = "text")]
+fn load_tokenizer(json: &[u8], max_length: usize) -> Result<Tokenizer> {
+    use tokenizers::{TruncationDirection, TruncationParams, TruncationStrategy};
+    let invalid = |e: tokenizers::Error| Error::InvalidTokenizer {
+        name: "tokenizer.json".into(),
+        detail: e.to_string(),
+    };
+    let mut tokenizer = Tokenizer::from_bytes(json).map_err(invalid)?;
+    tokenizer
+        .with_truncation(Some(TruncationParams {
+            max_length,
+            strategy: TruncationStrategy::LongestFirst,
+            stride: 0,
+            direction: TruncationDirection::Right,
+        }))
+        .map_err(invalid)?;
+    tokenizer.with_padding(None);
+    Ok(tokenizer)
+}
+
+/// The page's image build (no `text` feature) has no tokenizer: text encoders are refused
+/// here, and the page loads its text build (`pkg/downstream_text.js`) before it sends one.
+#[cfg(not(feature = "text"))]
+fn load_tokenizer(_json: &[u8], _max_length: usize) -> Result<Tokenizer> {
+    Err(Error::NotInPageBuild {
+        name: "tokenizer.json".into(),
+        detail: "this build has no tokenizer; text encoders run in the page's text build (pkg/downstream_text.js) and the CLI".into(),
+    })
+}
+
+/// Stand-ins for the `tokenizers` types in the image build: types without values, so the
+/// code that tokenises compiles unchanged and can never run (`load_tokenizer` refuses).
+#[cfg(not(feature = "text"))]
+mod no_tokenizer {
+    pub enum Tokenizer {}
+    pub enum Encoding {}
+
+    impl Tokenizer {
+        pub fn encode(&self, _text: &str, _special: bool) -> Result<Encoding, String> {
+            match *self {}
+        }
+    }
+
+    impl Encoding {
+        pub fn len(&self) -> usize {
+            match *self {}
+        }
+        pub fn get_ids(&self) -> &[u32] {
+            match *self {}
+        }
+        pub fn get_attention_mask(&self) -> &[u32] {
+            match *self {}
+        }
+        pub fn get_type_ids(&self) -> &[u32] {
+            match *self {}
+        }
+    }
 }
 
 fn check_options(o: &TextOptions) -> Result<()> {

@@ -23,6 +23,20 @@ pub fn start() {
     console_error_panic_hook::set_once();
 }
 
+/// Which wasm build this is: "image" (common image-encoder operators, no tokenizer: the
+/// page's first download) or "full" (every page operator and text encoders).
+#[wasm_bindgen]
+pub fn build_name() -> String {
+    crate::encoder::build_name().to_string()
+}
+
+/// The operator types of an ONNX model (subgraphs included) this build does not register;
+/// the page switches to the full build when the image build finds any.
+#[wasm_bindgen]
+pub fn unregistered_ops(bytes: &[u8], name: &str) -> Result<Vec<String>, JsError> {
+    crate::encoder::unregistered_ops(bytes, name).map_err(js_err)
+}
+
 /// A page session: the loaded model, data, embeddings and last report.
 #[wasm_bindgen]
 pub struct Session {

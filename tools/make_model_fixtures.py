@@ -18,6 +18,11 @@ Writes into tests/fixtures/models/ (each file a few KB):
   lstm.onnx              x [N, 16] -> Unsqueeze -> LSTM (hidden 4, one step) -> Squeeze -> y [N, 4]:
                          a standard op left out of the page build (tools/vendor_tract_onnx.sh),
                          run by the CLI; lstm_input.npy [3, 16] and onnxruntime's lstm_output.npy
+  full_only.onnx         x [N, 1, 28, 28] -> Flatten -> MatMul [784, 8] -> Sin -> y [N, 8]: Sin is
+                         not in the page's image build (tools/vendor_page_ops.py), so the page
+                         loads its full build for it; full_only_reference.npy holds
+                         onnxruntime's embeddings of the first 16 items of assets/demo/digits.zip
+                         (as demo_reference.npy)
   demo_reference.npy     the demo encoder's embeddings (onnxruntime) of the first 16 items
                          of assets/demo/digits.zip in data-set order (paths sorted), PNG / 255
   demo_reference_bad.npy the same with one column less (a wrong-shape reference)
@@ -173,16 +178,49 @@ def zero_dim():
     save(model, "zero_dim.onnx", check=False)
 
 
-def demo_reference(n=16):
+def full_only(n=16):
+    """A digits encoder with an operator (Sin) only the page's full build registers (own
+    rng: the other fixtures keep their random values)."""
+    g = np.random.default_rng(23)
+    w = g.normal(0, 0.05, (784, 8)).astype(np.float32)
+    nodes = [
+        helper.make_node("Flatten", ["x"], ["flat"], name="flatten"),
+        helper.make_node("MatMul", ["flat", "w"], ["proj"], name="project"),
+        helper.make_node("Sin", ["proj"], ["y"], name="sin_0"),
+    ]
+    graph = helper.make_graph(
+        nodes, "full_only",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 28, 28])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 8])],
+        [numpy_helper.from_array(w, "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    save(model, "full_only.onnx")
+    np.save(OUT / "full_only_reference.npy", ort_embeddings(OUT / "full_only.onnx", n))
+
+
+def digits_input(n):
     from PIL import Image
 
     with zipfile.ZipFile(ROOT / "assets" / "demo" / "digits.zip") as z:
         names = sorted(n for n in z.namelist() if n.endswith(".png"))[:n]
         x = np.stack([np.asarray(Image.open(io.BytesIO(z.read(p))).convert("L"), dtype=np.float32) / np.float32(255.0)
                       for p in names])[:, None]
-    sess = ort_session(ROOT / "assets" / "demo" / "encoder.onnx")
+    return names, x
+
+
+def ort_embeddings(path, n):
+    """onnxruntime's embeddings of the first `n` digits (data-set order: paths sorted), PNG / 255."""
+    _, x = digits_input(n)
+    sess = ort_session(path)
     inp = sess.get_inputs()[0]
-    emb = sess.run(None, {inp.name: x})[0].reshape(n, -1).astype(np.float32)
+    return sess.run(None, {inp.name: x})[0].reshape(n, -1).astype(np.float32)
+
+
+def demo_reference(n=16):
+    names, _ = digits_input(n)
+    emb = ort_embeddings(ROOT / "assets" / "demo" / "encoder.onnx", n)
     np.save(OUT / "demo_reference.npy", emb)
     np.save(OUT / "demo_reference_bad.npy", emb[:, :-1].copy())
     print(f"demo reference: {names[0]} .. {names[-1]}, shape {emb.shape}")
@@ -197,6 +235,7 @@ def main():
     quantised_contrib()
     zero_dim()
     lstm()
+    full_only()
     demo_reference()
     for p in sorted(OUT.glob("*")):
         print(f"{p.name}: {p.stat().st_size} bytes")

@@ -212,6 +212,11 @@ const engine = new Engine({
   workers: poolSize(),
   testHooks: TEST_HOOKS,
   cache: params.get('cache') !== '0',
+  build: params.get('build') === 'full' ? 'full' : 'image',
+  onBuildSwitch: ({ text, ops }) => {
+    const why = text ? 'text encoders' : `the operators ${(ops ?? []).join(', ')}`;
+    setStatus(`Loading the full engine for ${why}: the page's first download leaves them out to stay small…`);
+  },
   onCrash: (message) => {
     state.busy += 1;
     state.cancellable = null;

@@ -26,11 +26,14 @@
 //   { type: 'crashed', message } when the wasm instance trapped (the worker is then useless).
 
 export class WorkerError extends Error {
-  constructor(message, { cancelled = false, crashed = false } = {}) {
+  constructor(message, { cancelled = false, crashed = false, needsFullBuild = false, ops = [] } = {}) {
     super(message);
     this.name = 'WorkerError';
     this.cancelled = cancelled;
     this.crashed = crashed;
+    /** The image build cannot run this model (operators `ops`); the full build may. */
+    this.needsFullBuild = needsFullBuild;
+    this.ops = ops;
   }
 }
 
@@ -105,7 +108,14 @@ export class WorkerClient {
       entry.resolve(msg);
     } else if (msg.type === 'error') {
       this.pending.delete(msg.id);
-      entry.reject(new WorkerError(msg.message, { cancelled: Boolean(msg.cancelled), crashed: Boolean(msg.crashed) }));
+      entry.reject(
+        new WorkerError(msg.message, {
+          cancelled: Boolean(msg.cancelled),
+          crashed: Boolean(msg.crashed),
+          needsFullBuild: Boolean(msg.needsFullBuild),
+          ops: msg.ops ?? [],
+        }),
+      );
     }
   }
 

@@ -32,9 +32,11 @@ export class Engine {
    * @param {(message: string) => void} options.onCrash the session worker trapped; recovery has started
    * @param {(result: {error?: Error}) => void} options.onRecovered recovery finished (or failed)
    */
-  constructor({ workers = 1, testHooks = false, cache = true, onCrash, onRecovered } = {}) {
+  constructor({ workers = 1, testHooks = false, cache = true, build = 'image', onCrash, onRecovered, onBuildSwitch } = {}) {
     this.workerUrl = new URL('./worker.js', import.meta.url);
     if (testHooks) this.workerUrl.searchParams.set('test-hooks', '1');
+    if (build === 'full') this.workerUrl.searchParams.set('build', 'full');
+    this.onBuildSwitch = onBuildSwitch;
     this.size = workers;
     this.useCache = cache;
     this.onCrash = onCrash;
@@ -58,7 +60,7 @@ export class Engine {
     /** Test hook: milliseconds the t-SNE worker waits in every iteration (?test-hooks=1). */
     this.tsneDelayMs = 0;
     /** Counters and timings for tests and the benchmark. */
-    this.stats = { embedRanges: 0, embedSteps: 0, crashes: 0, recoveries: 0, restarts: 0, wasmBytes: {}, lastRun: null };
+    this.stats = { embedRanges: 0, embedSteps: 0, crashes: 0, recoveries: 0, restarts: 0, buildSwitches: 0, wasmBytes: {}, lastRun: null };
     this.main = this.startSessionWorker();
     this.ready = this.main.ready;
     if (cache) warmUp();
@@ -104,6 +106,45 @@ export class Engine {
     return this.recovering;
   }
 
+  /** The wasm build the workers run: 'image' (the page's first download) or 'full'. */
+  get build() {
+    return this.workerUrl.searchParams.get('build') === 'full' ? 'full' : 'image';
+  }
+
+  /**
+   * Moves every worker to the full wasm build (issue 6: the image build, the page's first
+   * download, has no tokenizer and only the operators of common image encoders). The
+   * session worker restarts on it with the model, data, head and embeddings it had; helpers
+   * are dropped and start on the full build when next needed. `reason` ({text} or {ops})
+   * goes to onBuildSwitch. Nothing happens when the full build is already in use.
+   */
+  async useFullBuild(reason) {
+    if (this.build === 'full') return;
+    await this.recovering;
+    this.workerUrl.searchParams.set('build', 'full');
+    this.stats.buildSwitches += 1;
+    this.onBuildSwitch?.({ build: 'full', ...reason });
+    for (const helper of this.helpers) helper.client.terminate();
+    this.helpers = [];
+    await this.restart();
+  }
+
+  /**
+   * Runs `load(client)` (a model or head load) on the session worker. When the image build
+   * cannot run the model (it uses operators that build leaves out), switches to the full
+   * build and loads it there; the full build's answer, success or error, is final.
+   */
+  async loadingModel(load) {
+    const main = await this.sessionWorker();
+    try {
+      return await load(main);
+    } catch (err) {
+      if (!err.needsFullBuild || this.build === 'full') throw err;
+      await this.useFullBuild({ ops: err.ops });
+      return load(await this.sessionWorker());
+    }
+  }
+
   /** Installs the saved embeddings of the current model and data in the session worker, if any. */
   async restoreEmbeddings() {
     const saved = this.saved;
@@ -142,6 +183,7 @@ export class Engine {
    * Kept for helpers and restarts; a text data set goes with it.
    */
   async loadTextModel(bytes, tokenizer, name, options = null) {
+    await this.useFullBuild({ text: true });
     const main = await this.sessionWorker();
     const file = { bytes, tokenizer, name, options, text: true };
     const { model } = await this.sendModel(main, file);
@@ -163,15 +205,13 @@ export class Engine {
 
   /** Loads an ONNX head (embeddings to class scores) for the 'onnx_head' probe; kept for a restart. */
   async loadHead(bytes, name) {
-    const main = await this.sessionWorker();
-    const { head } = await this.send(main, 'loadHead', { bytes, name });
+    const { head } = await this.loadingModel((client) => this.send(client, 'loadHead', { bytes, name }));
     this.head = { bytes, name, info: head };
     return head;
   }
 
   async loadModel(bytes, name) {
-    const main = await this.sessionWorker();
-    const { model } = await this.send(main, 'loadModel', { bytes, name });
+    const { model } = await this.loadingModel((client) => this.send(client, 'loadModel', { bytes, name }));
     this.model = { bytes, name, info: model, gen: ++this.gen };
     this.embedded = false;
     // The session drops precomputed embeddings when a model arrives: images come next.
@@ -186,9 +226,8 @@ export class Engine {
    */
   async setModelOptions(options) {
     if (!this.model) throw new Error('load a model first');
-    const main = await this.sessionWorker();
     const file = { bytes: this.model.bytes, name: this.model.name, options };
-    const { model } = await this.send(main, 'loadModel', file);
+    const { model } = await this.loadingModel((client) => this.send(client, 'loadModel', file));
     this.model = { ...file, info: model, gen: ++this.gen };
     this.embedded = false;
     return model;

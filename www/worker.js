@@ -8,6 +8,11 @@
 const EMBED_STEP = 64;
 
 const TEST_HOOKS = new URL(self.location.href).searchParams.get('test-hooks') === '1';
+/** Which wasm build this worker runs (issue 6, download size): 'image' (pkg/downstream.js:
+ * the operators of common image encoders, no tokenizer; the page's first download) or
+ * 'full' (pkg/downstream_full.js: every page operator and text encoders). The engine starts
+ * workers with ?build=full once a model needs it. */
+const BUILD = new URL(self.location.href).searchParams.get('build') === 'full' ? 'full' : 'image';
 
 let session = null;
 let wasmModule = null;
@@ -27,8 +32,40 @@ let queue = Promise.resolve();
 
 class Cancelled extends Error {}
 
+/** A model this (image) build cannot run but the full build may: the engine switches builds
+ * and sends the model again. `ops` are the operators the image build does not register. */
+class NeedsFullBuild extends Error {
+  constructor(message, ops) {
+    super(message);
+    this.ops = ops;
+  }
+}
+
+/** In the image build, turns a failed model or head load into NeedsFullBuild when the
+ * model uses operators this build does not register; any other failure stays as it is. */
+function orFullBuild(err, bytes, name) {
+  if (BUILD !== 'image' || isTrap(err)) return err;
+  let ops;
+  try {
+    ops = wasmModule.unregistered_ops(bytes, name);
+  } catch {
+    return err;
+  }
+  return ops.length > 0 ? new NeedsFullBuild(messageOf(err), ops) : err;
+}
+
+/** Runs `load(u8)` on the model bytes; see orFullBuild. */
+function loadingModel(bytes, name, load) {
+  const u8 = new Uint8Array(bytes);
+  try {
+    return load(u8);
+  } catch (err) {
+    throw orFullBuild(err, u8, name);
+  }
+}
+
 const initPromise = (async () => {
-  const wasm = await import('../pkg/downstream.js');
+  const wasm = await import(BUILD === 'full' ? '../pkg/downstream_full.js' : '../pkg/downstream.js');
   wasmExports = await wasm.default();
   wasmModule = wasm;
   session = new wasm.Session();
@@ -40,6 +77,7 @@ function capabilities() {
     embedRange: typeof proto.embed_range === 'function',
     setEmbeddings: typeof proto.set_embeddings === 'function',
     stageRanges: typeof proto.preprocess_range === 'function',
+    build: typeof wasmModule.build_name === 'function' ? wasmModule.build_name() : BUILD,
   };
 }
 
@@ -96,8 +134,7 @@ function memoryBytes() {
 /** Loads the model (with `options` {preprocess, output, pooling} when given); the model
  * info carries its preprocessing (the proposal, or the options as applied). */
 function loadModel(bytes, name, options) {
-  const u8 = new Uint8Array(bytes);
-  const model = plain(options ? session.load_model_with(u8, name, options) : session.load_model(u8, name));
+  const model = plain(loadingModel(bytes, name, (u8) => (options ? session.load_model_with(u8, name, options) : session.load_model(u8, name))));
   embedded = false;
   embeddingDim = model.embedding_dim;
   const preprocessing = typeof session.model_preprocessing === 'function' ? plain(session.model_preprocessing()) : null;
@@ -116,6 +153,7 @@ function loadData(bytes, name, manifest) {
 /** A text encoder (ONNX + tokenizer.json) with `options` (TextOptions); the info's
  * preprocessing.options carries them, so the embedding cache key does too. */
 function loadTextModel(bytes, tokenizer, name, options) {
+  if (BUILD === 'image') throw new NeedsFullBuild(`'${name}' is a text encoder: text encoders run in the page's full build`, []);
   const model = plain(session.load_text_model(new Uint8Array(bytes), new Uint8Array(tokenizer), name, options ?? null));
   embedded = false;
   embeddingDim = model.embedding_dim;
@@ -394,7 +432,7 @@ async function handle(msg) {
     case 'loadFolder':
       return { data: loadFolder(msg.bytes, msg.name, msg.paths, msg.lengths, msg.manifest) };
     case 'loadHead':
-      return { head: plain(session.load_head(new Uint8Array(msg.bytes), msg.name)) };
+      return { head: plain(loadingModel(msg.bytes, msg.name, (u8) => session.load_head(u8, msg.name))) };
     case 'loadEmbeddings':
       return { data: loadEmbeddings(msg.bytes, msg.name, msg.labelsBytes, msg.labelsName) };
     case 'parseReport':
@@ -459,6 +497,8 @@ self.addEventListener('message', (event) => {
         crashed ??= `${err.name}: ${err.message}`;
         postMessage({ id: msg.id, type: 'error', crashed: true, message: crashed });
         postMessage({ type: 'crashed', message: crashed });
+      } else if (err instanceof NeedsFullBuild) {
+        postMessage({ id: msg.id, type: 'error', message: err.message, needsFullBuild: true, ops: err.ops });
       } else {
         postMessage({ id: msg.id, type: 'error', message: messageOf(err) });
       }

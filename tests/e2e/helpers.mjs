@@ -46,6 +46,8 @@ export function useBrowser() {
   before(async () => {
     requireFile('pkg/downstream.js', 'run `make build` first');
     requireFile('pkg/downstream_bg.wasm', 'run `make build` first');
+    requireFile('pkg/downstream_full.js', 'run `make build` first');
+    requireFile('pkg/downstream_full_bg.wasm', 'run `make build` first');
     assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)`);
     server = await startServer({ port: 0 });
     browser = await chromium.launch({

@@ -103,7 +103,7 @@ describe('model panel', () => {
 
   test('an operator left out of the page build is named with its node; the loaded model stays', { timeout: TEST_TIMEOUT }, async () => {
     // lstm.onnx runs on the command line (tests/onnx_ops.rs); the page build has no LSTM.
-    const { context, page } = await openPage();
+    const { context, page } = await openPage('?test-hooks=1');
     try {
       await page.getByTestId('model-input').setInputFiles(DEMO_MODEL);
       await page.getByTestId('model-options').waitFor({ state: 'visible', timeout: RUN_TIMEOUT });
@@ -116,6 +116,9 @@ describe('model panel', () => {
           '(it keeps the download small); the command-line tool `downstream` supports it',
       );
       assert.equal(await page.locator('#model-info').textContent(), info, 'the demo encoder is still the model');
+      // The image build sent it on to the full build, which gave this final answer, and the
+      // demo encoder was reloaded there.
+      assert.equal(await page.evaluate(() => window.__downstream?.engine.build), 'full');
       await page.getByTestId('data-input').setInputFiles(TINY_DATA);
       await page.waitForFunction(() => /^Data /.test(document.getElementById('status').textContent), null, { timeout: RUN_TIMEOUT });
       await page.getByTestId('run').click({ timeout: RUN_TIMEOUT });

@@ -133,6 +133,8 @@ describe('Downstream page', () => {
       for (const asset of ['pkg/downstream_bg.wasm', 'assets/demo/encoder.onnx', 'assets/demo/digits.zip']) {
         assert.ok(requests.includes(server.url + asset), `expected a request for ${asset}`);
       }
+      // The demo needs only the image build: the full build (text, rarer operators) is not fetched.
+      assert.ok(!requests.includes(`${server.url}pkg/downstream_full_bg.wasm`), 'the demo fetched the full build');
     } finally {
       await context.close();
     }

@@ -27,7 +27,8 @@ test('TextEmbedder.embed_tokens gives the page text path embeddings and the CLI 
   const { context, page, problems } = await openPage('', { wait: null });
   try {
     const r = await page.evaluate(async (texts) => {
-      const wasm = await import('/pkg/downstream.js');
+      // Text encoders run in the full build (the image build has no tokenizer).
+      const wasm = await import('/pkg/downstream_full.js');
       await wasm.default();
       const bytes = async (url) => new Uint8Array(await (await fetch(url)).arrayBuffer());
       const model = await bytes('/models/minilm/model.onnx');

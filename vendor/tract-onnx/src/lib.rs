@@ -1,3 +1,4 @@
+#![cfg_attr(all(target_arch = "wasm32", not(feature = "page-all-ops")), allow(dead_code, unused_imports))]
 #![allow(clippy::len_zero)]
 #[allow(unused_imports)]
 #[macro_use]

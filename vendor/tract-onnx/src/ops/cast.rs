@@ -5,6 +5,7 @@ use tract_hir::tract_core::ops::element_wise::*;
 
 pub fn register_all_ops(reg: &mut OnnxOpRegister) {
     reg.insert("Cast", cast);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("CastLike", cast_like);
 }
 

@@ -27,12 +27,14 @@ mod s2d;
 
 pub fn register_all_ops(reg: &mut OnnxOpRegister) {
     reg.insert("Constant", konst);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("Einsum", einsum::einsum);
     reg.insert("Identity", |_, _| {
         Ok((Box::<tract_hir::ops::identity::Identity>::default(), vec![]))
     });
     #[cfg(not(target_arch = "wasm32"))]
     reg.insert("GridSample", grid_sample::grid_sample);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("Resize", resize::resize);
     #[cfg(not(target_arch = "wasm32"))]
     reg.insert("NonMaxSuppression", non_max_suppression::non_max_suppression);
@@ -40,19 +42,24 @@ pub fn register_all_ops(reg: &mut OnnxOpRegister) {
     reg.insert("Multinomial", multinomial::multinomial);
     array::register_all_ops(reg);
     cast::register_all_ops(reg);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     cumsum::register_all_ops(reg);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     d2s::register_all_ops(reg);
     #[cfg(not(target_arch = "wasm32"))]
     fft::register_all_ops(reg);
     logic::register_all_ops(reg);
     math::register_all_ops(reg);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     ml::register_all_ops(reg);
     nn::register_all_ops(reg);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     quant::register_all_ops(reg);
     #[cfg(not(target_arch = "wasm32"))]
     random::register_all_ops(reg);
     #[cfg(not(target_arch = "wasm32"))]
     rec::register_all_ops(reg);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     s2d::register_all_ops(reg);
 }
 

@@ -17,18 +17,26 @@ use crate::model::{OnnxOpRegister, ParsingContext};
 use crate::pb::*;
 
 pub fn register_all_ops(reg: &mut OnnxOpRegister) {
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("ArrayFeatureExtractor", array_feature_extractor);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("Compress", compress::compress);
     reg.insert("Concat", concat);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("ConstantLike", constant_like);
     reg.insert("ConstantOfShape", constant_of_shape);
     reg.insert("Expand", |_, _| Ok((expand(array::MultiBroadcastTo), vec![])));
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("EyeLike", eye_like);
     reg.insert("Flatten", flatten);
     reg.insert("Gather", gather);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("GatherElements", gather_elements);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("GatherND", gather_nd);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("NonZero", nonzero::non_zero);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("OneHot", one_hot::one_hot);
     reg.insert("Range", |_, _| Ok((expand(array::Range), vec![])));
     reg.insert("Pad", pad::pad);
@@ -37,21 +45,28 @@ pub fn register_all_ops(reg: &mut OnnxOpRegister) {
         let allowzero = node.get_attr_opt::<i64>("allowzero")?.unwrap_or(0) != 0;
         Ok((expand(array::Reshape::new(allowzero)), vec![]))
     });
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("Scatter", scatter_elements);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("ScatterElements", scatter_elements);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("ScatterND", |_, node| {
         let reduction =
             array::ScatterReduction::parse(node.get_attr_opt("reduction")?.unwrap_or("none"))?;
         Ok((expand(array::ScatterNd::new(reduction)), vec![]))
     });
     reg.insert("Shape", shape::shape);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("Size", |_, _| Ok((expand(array::Size::new(DatumType::TDim)), vec![])));
     reg.insert("Slice", slice::slice);
     reg.insert("Split", split::split);
     reg.insert("Squeeze", squeeze::squeeze);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("Tile", |_, _| Ok((expand(array::Tile), vec![])));
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("TopK", topk::topk);
     reg.insert("Transpose", transpose);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("Trilu", trilu::trilu);
     reg.insert("Unsqueeze", unsqueeze::unsqueeze);
 }

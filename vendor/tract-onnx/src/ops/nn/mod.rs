@@ -51,56 +51,85 @@ pub fn arg_max_min(
 }
 
 pub fn register_all_ops(reg: &mut OnnxOpRegister) {
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("ArgMax", arg_max_min);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("ArgMin", arg_max_min);
     reg.insert("AveragePool", average_pool);
     reg.insert("BatchNormalization", batch_normalization);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("Celu", celu);
     reg.insert("Conv", conv);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("ConvInteger", conv_integer);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("ConvTranspose", conv_transpose::conv_transpose);
     reg.insert("Dropout", dropout::dropout);
     reg.insert("Elu", elu);
     reg.insert("GlobalAveragePool", |_, _| Ok((expand(ops::nn::GlobalAvgPool), vec![])));
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("GlobalLpPool", global_lp_pool);
     reg.insert("GlobalMaxPool", |_, _| Ok((expand(ops::nn::GlobalMaxPool), vec![])));
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("GroupNormalization", group_norm::group_normalization);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("Hardmax", layer_hard_max);
     reg.insert("HardSigmoid", hard_sigmoid);
     reg.insert("InstanceNormalization", instance_norm::instance_normalization);
     reg.insert("LayerNormalization", layer_norm::layer_norm);
     reg.insert("LeakyRelu", leaky_relu);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("LpNormalization", lp_norm::lp_normalization);
     reg.insert("LogSoftmax", layer_log_soft_max);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("LRN", lrn::lrn);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("MatMulNBits", mat_mul_nbits::mat_mul_nbits);
     reg.insert("MaxPool", max_pool::max_pool);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("MeanVarianceNormalization", mvn::mean_variance_normalization);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("ParametricSoftplus", parametric_softplus);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("QLinearConv", conv_qlinear);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("PRelu", |_, _| Ok((expand(Prelu), vec![])));
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("ReduceL1", |c, node| reduce::reduce(c, node, nn::Reducer::L1));
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("ReduceL2", |c, node| reduce::reduce(c, node, nn::Reducer::L2));
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("ReduceLogSum", |c, node| reduce::reduce(c, node, nn::Reducer::LogSum));
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("ReduceLogSumExp", |c, node| reduce::reduce(c, node, nn::Reducer::LogSumExp));
     reg.insert("ReduceMax", |c, node| reduce::reduce(c, node, nn::Reducer::Max));
     reg.insert("ReduceMean", |c, node| reduce::reduce(c, node, nn::Reducer::Mean));
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("ReduceMin", |c, node| reduce::reduce(c, node, nn::Reducer::Min));
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("ReduceProd", |c, node| reduce::reduce(c, node, nn::Reducer::Prod));
     reg.insert("ReduceSum", |c, node| reduce::reduce(c, node, nn::Reducer::Sum));
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("ReduceSumSquare", |c, node| reduce::reduce(c, node, nn::Reducer::SumSquare));
     reg.insert("Relu", |_, _| Ok((expand(ops::activations::Clip::new(Some(0.0), None)), vec![])));
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("ScaledTanh", scaled_tanh);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("Shrink", shrink);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("ThresholdedRelu", thresholded_relu);
     reg.insert("Selu", selu);
     reg.insert("Sigmoid", |_, _| Ok((ops::nn::sigmoid().into_hir(), vec![])));
     #[cfg(feature = "transformers")]
     reg.insert("Attention", attention::attention);
     reg.insert("Gelu", gelu::gelu);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("BiasGelu", gelu_contrib::bias_gelu);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("FastGelu", gelu_contrib::fast_gelu);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("QuickGelu", gelu_contrib::quick_gelu);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("GatherBlockQuantized", gather_block_quantized::gather_block_quantized);
     #[cfg(feature = "transformers")]
     reg.insert("GroupQueryAttention", group_query_attention::group_query_attention);
@@ -108,17 +137,24 @@ pub fn register_all_ops(reg: &mut OnnxOpRegister) {
     reg.insert("Mish", |_, _| Ok((expand(mish::Mish), vec![])));
     #[cfg(feature = "transformers")]
     reg.insert("MultiHeadAttention", multi_head_attention::multi_head_attention);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("RMSNormalization", rms_norm::rms_normalization);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("RotaryEmbedding", rotary_embedding::rotary_embedding);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("SimplifiedLayerNormalization", simplified_layer_norm::simplified_layer_norm);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert(
         "SkipSimplifiedLayerNormalization",
         rms_norm_contrib::skip_simplified_layer_normalization,
     );
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("SkipLayerNormalization", skip_layer_norm::skip_layer_normalization);
     reg.insert("Softmax", layer_soft_max);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("Swish", |_, _| Ok((tract_core::ops::nn::silu::silu().into_hir(), vec![])));
     reg.insert("Softplus", |_, _| Ok((expand(ops::activations::Softplus), vec![])));
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("Softsign", |_, _| Ok((expand(ops::activations::Softsign), vec![])));
 }
 
