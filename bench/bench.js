@@ -1,6 +1,12 @@
 // Benchmark page driven by tools/bench.mjs: Downstream's wasm and onnxruntime-web side by
 // side in the same page, one measurement per call so the driver can interleave them.
-import init, { Encoder, TextEmbedder, fit_logreg } from '../pkg/downstream.js';
+// Our side runs the build the page runs for that model: the image build (pkg/downstream.js,
+// what the page loads first) for the image encoders and the probe, the full build
+// (pkg/downstream_full.js, which the page loads only when a model needs it) for the text
+// encoder, which the image build refuses. Two module instances in one page, each
+// initialised once; the full one only when a text section first needs it.
+import init, { Encoder, fit_logreg, build_name as imageBuildName } from '../pkg/downstream.js';
+import initFull, { TextEmbedder, build_name as fullBuildName } from '../pkg/downstream_full.js';
 import * as ort from './node_modules/onnxruntime-web/dist/ort.wasm.min.mjs';
 
 const state = {};
@@ -25,7 +31,15 @@ async function setupEmbed(modelUrl, inputUrl, sampleLen) {
   state.sampleLen = sampleLen;
   state.rows = inputs.length / sampleLen;
   const info = state.ours.info();
-  return { rows: state.rows, embedding_dim: info.embedding_dim, ort_threads: ort.env.wasm.numThreads, cross_origin_isolated: self.crossOriginIsolated };
+  return { rows: state.rows, embedding_dim: info.embedding_dim, build: imageBuildName(), ort_threads: ort.env.wasm.numThreads, cross_origin_isolated: self.crossOriginIsolated };
+}
+
+let fullReady = null;
+
+/** The full build, initialised on first use only (as the page loads it only when needed). */
+function loadFull() {
+  fullReady ??= initFull();
+  return fullReady;
 }
 
 function batchAt(i, batch) {
@@ -75,6 +89,7 @@ async function setupText(modelUrl, tokenizerUrl, textsUrl) {
   const model = await fetchBytes(modelUrl);
   const tokenizer = await fetchBytes(tokenizerUrl);
   const texts = new TextDecoder().decode(await fetchBytes(textsUrl)).trim().split('\n').map((line) => JSON.parse(line).question);
+  await loadFull();
   state.text = new TextEmbedder(model, tokenizer, modelUrl);
   ort.env.wasm.numThreads = Number(new URLSearchParams(location.search).get('ort-threads') ?? 1);
   ort.env.wasm.wasmPaths = new URL('./node_modules/onnxruntime-web/dist/', import.meta.url).href;
@@ -86,6 +101,7 @@ async function setupText(modelUrl, tokenizerUrl, textsUrl) {
   return {
     texts: texts.length,
     embedding_dim: info.embedding_dim,
+    build: fullBuildName(),
     pooling: info.options.pooling,
     normalize: info.options.normalize,
     ort_inputs: state.textOrt.inputNames,
