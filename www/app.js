@@ -802,7 +802,7 @@ async function tsneOf(report, token, perplexity) {
     ui.scatterNote.textContent = text;
   };
   note(`Computing t-SNE of ${n} points… (choose PCA to stop)`);
-  stopTsne();
+  // renderScatter, the only caller, has stopped any earlier t-SNE (no await in between).
   const job = engine.tsne(p.test_index, report.data?.sha256, {
     perplexity,
     onProgress: (msg) => note(`Computing t-SNE of ${n} points… iteration ${msg.done} of ${msg.total} (choose PCA to stop)`),

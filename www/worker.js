@@ -279,42 +279,47 @@ function setEmbeddings(embeddings) {
   return { memoryBytes: memoryBytes() };
 }
 
-/** Least milliseconds between two 'probe' progress messages (the first and last always go). */
+/** Least milliseconds between two progress messages of a probe fit, of a protocol's fits,
+ * and of t-SNE iterations (the first and last step always go). */
 const PROBE_PROGRESS_MS = 50;
+const FIT_PROGRESS_MS = 50;
+const TSNE_PROGRESS_MS = 100;
+
+/**
+ * A step counter for a callback the wasm calls from inside a long computation: `(step,
+ * total, post)` runs `post` for the first and last step and otherwise at most every `ms`
+ * milliseconds. The worker is busy in wasm until the computation returns, so a cancel cannot
+ * arrive meanwhile: the page stops the worker. Test hook (?test-hooks=1 only): `delayMs`
+ * slows every step, so a test can cancel mid-way.
+ */
+function throttled(ms, delayMs) {
+  let last = -Infinity;
+  return (step, total, post) => {
+    const now = performance.now();
+    if (step <= 1 || step >= total || now - last >= ms) {
+      last = now;
+      post();
+    }
+    if (delayMs > 0) for (const end = performance.now() + delayMs; performance.now() < end; );
+  };
+}
 
 /** The progress function handed to Session.evaluate: posts {phase: 'probe', iteration,
- * maxIter, loss} for L-BFGS iterations and MLP epochs, throttled. The worker is busy in
- * wasm until evaluate returns, so a cancel cannot arrive here: the page stops the worker. */
+ * maxIter, loss} for L-BFGS iterations and MLP epochs. */
 function probeProgress(id, unit, delayMs) {
-  let last = -Infinity;
+  const step = throttled(PROBE_PROGRESS_MS, delayMs);
   return (iteration, loss, maxIter) => {
-    const now = performance.now();
-    if (iteration <= 1 || iteration === maxIter || now - last >= PROBE_PROGRESS_MS) {
-      last = now;
-      progress(id, { phase: 'probe', iteration, maxIter: maxIter ?? null, loss, unit });
-    }
-    // Test hook (?test-hooks=1 only): a slow fit, so a test can cancel it mid-way.
-    if (delayMs > 0) for (const end = performance.now() + delayMs; performance.now() < end; );
+    step(iteration, maxIter, () => progress(id, { phase: 'probe', iteration, maxIter: maxIter ?? null, loss, unit }));
     return true;
   };
 }
 
-/** Least milliseconds between two 'fits' progress messages (the first and last always go). */
-const FIT_PROGRESS_MS = 50;
-
 /** The fit_progress function handed to Session.evaluate: posts {phase: 'fits', done, total}
- * after each probe fit of a protocol preset, throttled. It always answers true: a cancel
- * cannot reach a worker busy in wasm, so the page stops the worker (as for a probe fit).
- * Test hook (?test-hooks=1 only): `delayMs` slows every fit, so a test can cancel mid-way. */
+ * after each probe fit of a protocol preset. It always answers true (see throttled). */
 function fitProgress(id, delayMs) {
-  let last = -Infinity;
+  const step = throttled(FIT_PROGRESS_MS, delayMs);
   return (done, total) => {
-    const now = performance.now();
-    if (done <= 1 || done >= total || now - last >= FIT_PROGRESS_MS) {
-      last = now;
-      progress(id, { phase: 'fits', done, total });
-    }
-    if (delayMs > 0) for (const end = performance.now() + delayMs; performance.now() < end; );
+    step(done, total, () => progress(id, { phase: 'fits', done, total }));
     return true;
   };
 }
@@ -374,9 +379,6 @@ function pcaOf(indices, sha256) {
   return { pca: plain(wasmModule.pca_2d(x, dim)) };
 }
 
-/** Least milliseconds between two 't-SNE' progress messages (the first and last always go). */
-const TSNE_PROGRESS_MS = 100;
-
 /** The embeddings of the given items for a t-SNE worker: {x: Float32Array (transferred), dim}.
  * The session worker only copies them out, so it stays free while t-SNE computes elsewhere. */
 function embeddingRowsMessage(indices, sha256) {
@@ -386,19 +388,11 @@ function embeddingRowsMessage(indices, sha256) {
 
 /** Two-dimensional t-SNE of row-major rows `x` (`dim` wide), for the embedding map, in a
  * worker of its own that the page starts for it; posts {phase: 'tsne', done, total} progress
- * (iterations). The worker is busy in wasm until it returns, so a cancel cannot arrive: the
- * page terminates it. Test hook (?test-hooks=1 only): `delayMs` slows every iteration. */
+ * (iterations); the page terminates the worker to stop it (see throttled). */
 function tsneRows(id, x, dim, perplexity, delayMs) {
   if (!(x instanceof Float32Array)) throw new Error('t-SNE needs the embeddings as a Float32Array');
-  let last = -Infinity;
-  const onIteration = (done, total) => {
-    const now = performance.now();
-    if (done <= 1 || done === total || now - last >= TSNE_PROGRESS_MS) {
-      last = now;
-      progress(id, { phase: 'tsne', done, total });
-    }
-    if (delayMs > 0) for (const end = performance.now() + delayMs; performance.now() < end; );
-  };
+  const step = throttled(TSNE_PROGRESS_MS, delayMs);
+  const onIteration = (done, total) => step(done, total, () => progress(id, { phase: 'tsne', done, total }));
   const started = performance.now();
   const tsne = plain(wasmModule.tsne_2d(x, dim, Number.isFinite(perplexity) ? perplexity : undefined, onIteration));
   return { tsne: { ...tsne, ms: performance.now() - started } };
