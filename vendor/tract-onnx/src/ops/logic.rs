@@ -8,6 +8,7 @@ use tract_hir::ops::binary::BinIntoHir;
 use tract_itertools::Itertools;
 
 pub fn register_all_ops(reg: &mut OnnxOpRegister) {
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("Not", |_, _| Ok((ops::logic::not().into_hir(), vec![])));
     #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("And", |_, _| Ok((ops::logic::And.into_hir(), vec![])));
@@ -16,14 +17,18 @@ pub fn register_all_ops(reg: &mut OnnxOpRegister) {
     #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("Xor", |_, _| Ok((ops::logic::Xor.into_hir(), vec![])));
 
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("Equal", |_, _| Ok((ops::logic::CompEq.into_hir(), vec![])));
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("Greater", |_, _| Ok((ops::logic::CompGT.into_hir(), vec![])));
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("Less", |_, _| Ok((ops::logic::CompLT.into_hir(), vec![])));
     #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("LessOrEqual", |_, _| Ok((ops::logic::CompLTE.into_hir(), vec![])));
     #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("GreaterOrEqual", |_, _| Ok((ops::logic::CompGTE.into_hir(), vec![])));
 
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("Where", |_, _| Ok((expand(tract_hir::ops::logic::Iff), vec![])));
 
     #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]

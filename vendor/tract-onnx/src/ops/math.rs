@@ -71,6 +71,7 @@ pub fn register_all_ops(reg: &mut OnnxOpRegister) {
     #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("Atanh", |_, _| Ok((ops::math::atanh().into_hir(), vec![])));
 
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("Erf", |_, _| Ok((ops::math::erf().into_hir(), vec![])));
     reg.insert("Exp", |_, _| Ok((ops::math::exp().into_hir(), vec![])));
     reg.insert("Log", |_, _| Ok((ops::math::ln().into_hir(), vec![])));

@@ -24,7 +24,9 @@ pub fn register_all_ops(reg: &mut OnnxOpRegister) {
     reg.insert("Concat", concat);
     #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("ConstantLike", constant_like);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("ConstantOfShape", constant_of_shape);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("Expand", |_, _| Ok((expand(array::MultiBroadcastTo), vec![])));
     #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("EyeLike", eye_like);
@@ -38,6 +40,7 @@ pub fn register_all_ops(reg: &mut OnnxOpRegister) {
     reg.insert("NonZero", nonzero::non_zero);
     #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("OneHot", one_hot::one_hot);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("Range", |_, _| Ok((expand(array::Range), vec![])));
     reg.insert("Pad", pad::pad);
     reg.insert("Reshape", |_, node| {

@@ -75,7 +75,9 @@ pub fn register_all_ops(reg: &mut OnnxOpRegister) {
     #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("Hardmax", layer_hard_max);
     reg.insert("HardSigmoid", hard_sigmoid);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("InstanceNormalization", instance_norm::instance_normalization);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("LayerNormalization", layer_norm::layer_norm);
     reg.insert("LeakyRelu", leaky_relu);
     #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
@@ -122,6 +124,7 @@ pub fn register_all_ops(reg: &mut OnnxOpRegister) {
     reg.insert("Sigmoid", |_, _| Ok((ops::nn::sigmoid().into_hir(), vec![])));
     #[cfg(feature = "transformers")]
     reg.insert("Attention", attention::attention);
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("Gelu", gelu::gelu);
     #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("BiasGelu", gelu_contrib::bias_gelu);
@@ -134,6 +137,7 @@ pub fn register_all_ops(reg: &mut OnnxOpRegister) {
     #[cfg(feature = "transformers")]
     reg.insert("GroupQueryAttention", group_query_attention::group_query_attention);
     reg.insert("HardSwish", |_, _| Ok((ops::nn::hard_swish().into_hir(), vec![])));
+    #[cfg(any(not(target_arch = "wasm32"), feature = "page-all-ops"))]
     reg.insert("Mish", |_, _| Ok((expand(mish::Mish), vec![])));
     #[cfg(feature = "transformers")]
     reg.insert("MultiHeadAttention", multi_head_attention::multi_head_attention);
