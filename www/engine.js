@@ -116,7 +116,8 @@ export class Engine {
    * download, has no tokenizer and only the operators of common image encoders). The
    * session worker restarts on it with the model, data, head and embeddings it had; helpers
    * are dropped and start on the full build when next needed. `reason` ({text} or {ops})
-   * goes to onBuildSwitch. Nothing happens when the full build is already in use.
+   * goes to onBuildSwitch. Nothing happens when the full build is already in use. If the
+   * full build cannot start, the image build comes back with what was loaded and this throws.
    */
   async useFullBuild(reason) {
     if (this.build === 'full') return;
@@ -126,7 +127,15 @@ export class Engine {
     this.onBuildSwitch?.({ build: 'full', ...reason });
     for (const helper of this.helpers) helper.client.terminate();
     this.helpers = [];
-    await this.restart();
+    try {
+      await this.restart();
+    } catch (err) {
+      // The full build did not start (its download failed, say): back to the image build
+      // with what was loaded, so nothing is lost, and say why.
+      this.workerUrl.searchParams.delete('build');
+      await this.restart();
+      throw new WorkerError(`the page's full build could not be loaded (${err.message}); the image build and what was loaded before are kept`);
+    }
   }
 
   /**

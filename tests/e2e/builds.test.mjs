@@ -9,7 +9,7 @@
 
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEMO_MODEL, RUN_TIMEOUT, TEST_TIMEOUT, openPage, requireFile, server, useBrowser, waitForState } from './helpers.mjs';
+import { DEMO_MODEL, RUN_TIMEOUT, TEST_TIMEOUT, TINY_DATA, errorText, openPage, requireFile, server, useBrowser, waitForState } from './helpers.mjs';
 
 useBrowser();
 
@@ -61,6 +61,28 @@ describe('the image build and the full build', () => {
       await waitForText(page, '#model-info', /encoder\.onnx/);
       assert.deepEqual(await engineState(page), { build: 'full', switches: 1 });
       assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('when the full build cannot be fetched, the model is refused with the reason and the image build keeps what was loaded', { timeout: TEST_TIMEOUT }, async () => {
+    const { context, page } = await openPage('?test-hooks=1&cache=0');
+    try {
+      await page.getByTestId('model-input').setInputFiles(DEMO_MODEL);
+      await page.getByTestId('model-options').waitFor({ state: 'visible', timeout: RUN_TIMEOUT });
+      await page.getByTestId('data-input').setInputFiles(TINY_DATA);
+      await waitForText(page, '#status', /^Data /);
+      const info = await page.locator('#model-info').textContent();
+      await context.route('**/pkg/downstream_full_bg.wasm', (route) => route.abort());
+
+      await page.getByTestId('model-input').setInputFiles(fixture('full_only.onnx'));
+      await page.waitForFunction(() => document.body.className === 'error', null, { timeout: RUN_TIMEOUT });
+      assert.match(await errorText(page), /^Could not load model “full_only\.onnx”: the page's full build could not be loaded \(.+\); the image build and what was loaded before are kept$/);
+      assert.equal(await page.locator('#model-info').textContent(), info, 'the demo encoder is still the model');
+      assert.equal((await engineState(page)).build, 'image');
+      await page.getByTestId('run').click({ timeout: RUN_TIMEOUT });
+      await waitForState(page, ['results']);
     } finally {
       await context.close();
     }
