@@ -298,16 +298,12 @@ impl Encoder {
                 name: name.into(),
                 detail,
             })?;
-            let scan = scan_ops(graph, &onnx.op_register);
+            let scan = scan_ops(graph, &onnx.op_register, false);
             let quantised = scan.quantised_summary();
             if IMAGE_BUILD && !scan.unsupported.is_empty() {
                 return Err(Error::NotInImageBuild {
                     name: name.into(),
-                    ops: distinct_ops(&scan.unsupported)
-                        .iter()
-                        .map(|(op, _, _, _)| *op)
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    ops: scan.op_names().join(", "),
                 });
             }
             if !scan.unsupported.is_empty() {
@@ -813,6 +809,17 @@ const QUANT_OPS: [&str; 5] = [
 ];
 
 impl OpScan {
+    /// The distinct op types of the unsupported nodes, in order of first use.
+    fn op_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for (op, _, _) in &self.unsupported {
+            if !names.contains(op) {
+                names.push(op.clone());
+            }
+        }
+        names
+    }
+
     fn quantised_summary(&self) -> Option<String> {
         if self.quant_ops.is_empty() && self.int8_inits == 0 {
             return None;
@@ -829,19 +836,19 @@ impl OpScan {
     }
 }
 
-fn scan_ops(graph: &tract_onnx::pb::GraphProto, register: &OnnxOpRegister) -> OpScan {
+/// `any_domain`: count a node as runnable when its op type is registered, whatever its
+/// domain (tract's registry is keyed by op type only; ai.onnx.ml heads are registered so).
+fn scan_ops(
+    graph: &tract_onnx::pb::GraphProto,
+    register: &OnnxOpRegister,
+    any_domain: bool,
+) -> OpScan {
     let mut scan = OpScan::default();
-    scan_graph(graph, register, &mut scan);
+    scan_graph(graph, register, &mut scan, any_domain);
     scan
 }
 
-fn scan_graph(graph: &tract_onnx::pb::GraphProto, register: &OnnxOpRegister, scan: &mut OpScan) {
-    scan_graph_with(graph, register, scan, false)
-}
-
-/// `any_domain`: count a node as runnable when its op type is registered, whatever its
-/// domain (tract's registry is keyed by op type only; ai.onnx.ml heads are registered so).
-fn scan_graph_with(
+fn scan_graph(
     graph: &tract_onnx::pb::GraphProto,
     register: &OnnxOpRegister,
     scan: &mut OpScan,
@@ -877,7 +884,7 @@ fn scan_graph_with(
         }
         for attr in &node.attribute {
             for sub in attr.g.iter().chain(&attr.graphs) {
-                scan_graph_with(sub, register, scan, any_domain);
+                scan_graph(sub, register, scan, any_domain);
             }
         }
     }
@@ -909,17 +916,11 @@ pub fn unregistered_ops(bytes: &[u8], name: &str) -> Result<Vec<String>> {
             name: name.into(),
             detail: format!("{e:#}"),
         })?;
-    let mut ops: Vec<String> = Vec::new();
-    if let Some(graph) = &proto.graph {
-        let mut scan = OpScan::default();
-        scan_graph_with(graph, &onnx.op_register, &mut scan, true);
-        for (op, _, _, _) in distinct_ops(&scan.unsupported) {
-            if !ops.iter().any(|o| o == op) {
-                ops.push(op.to_string());
-            }
-        }
-    }
-    Ok(ops)
+    Ok(proto
+        .graph
+        .as_ref()
+        .map(|graph| scan_ops(graph, &onnx.op_register, true).op_names())
+        .unwrap_or_default())
 }
 
 /// Standard operators tract runs that the page build leaves out to keep the download small

@@ -594,12 +594,12 @@ fn load_tokenizer(json: &[u8], max_length: usize) -> Result<Tokenizer> {
 }
 
 /// The page's image build (no `text` feature) has no tokenizer: text encoders are refused
-/// here, and the page loads its text build (`pkg/downstream_text.js`) before it sends one.
+/// here, and the page loads its full build (`pkg/downstream_full.js`) before it sends one.
 #[cfg(not(feature = "text"))]
 fn load_tokenizer(_json: &[u8], _max_length: usize) -> Result<Tokenizer> {
     Err(Error::NotInPageBuild {
         name: "tokenizer.json".into(),
-        detail: "this build has no tokenizer; text encoders run in the page's text build (pkg/downstream_text.js) and the CLI".into(),
+        detail: "this build has no tokenizer; text encoders run in the page's full build (pkg/downstream_full.js) and the CLI".into(),
     })
 }
 

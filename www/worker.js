@@ -77,7 +77,6 @@ function capabilities() {
     embedRange: typeof proto.embed_range === 'function',
     setEmbeddings: typeof proto.set_embeddings === 'function',
     stageRanges: typeof proto.preprocess_range === 'function',
-    build: typeof wasmModule.build_name === 'function' ? wasmModule.build_name() : BUILD,
   };
 }
 
@@ -153,7 +152,6 @@ function loadData(bytes, name, manifest) {
 /** A text encoder (ONNX + tokenizer.json) with `options` (TextOptions); the info's
  * preprocessing.options carries them, so the embedding cache key does too. */
 function loadTextModel(bytes, tokenizer, name, options) {
-  if (BUILD === 'image') throw new NeedsFullBuild(`'${name}' is a text encoder: text encoders run in the page's full build`, []);
   const model = plain(session.load_text_model(new Uint8Array(bytes), new Uint8Array(tokenizer), name, options ?? null));
   embedded = false;
   embeddingDim = model.embedding_dim;
