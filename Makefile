@@ -20,7 +20,12 @@ setup-browser:
 # pkg/downstream.js, the image build the page loads first (common image-encoder operators,
 # no tokenizer), and pkg/downstream_full.js (every page operator and text encoders), which
 # the page loads only when a model needs it.
-build: pkg/downstream_bg.wasm pkg/downstream_full_bg.wasm
+# Each is made twice (issue 6: speed): with `+simd128` (pkg/) and with `+simd128,+relaxed-simd`
+# (pkg/relaxed/: tract-linalg's 8x8 and 32x1 f32 kernels use fused multiply-add). A worker
+# loads the relaxed one when WebAssembly.validate accepts a relaxed-simd instruction. The
+# relaxed builds have their own target directory: RUSTFLAGS differ, and sharing one directory
+# would rebuild every dependency at each switch.
+build: pkg/downstream_bg.wasm pkg/downstream_full_bg.wasm pkg/relaxed/downstream_bg.wasm pkg/relaxed/downstream_full_bg.wasm
 
 wasm: $(WASM)
 
@@ -29,15 +34,27 @@ $(WASM): FORCE
 
 # The name section (function names for stack traces: 3–4 MB raw, 0.75 MB gzip) and producers section are
 # not shipped; panic messages still reach the console through console_error_panic_hook.
-BINDGEN := wasm-bindgen --target web --out-dir pkg --no-typescript --remove-name-section --remove-producers-section
+BINDGEN := wasm-bindgen --target web --no-typescript --remove-name-section --remove-producers-section
 
 pkg/downstream_bg.wasm: FORCE
 	$(CARGO) build --release --target wasm32-unknown-unknown --lib --no-default-features
-	$(BINDGEN) --out-name downstream $(WASM)
+	$(BINDGEN) --out-dir pkg --out-name downstream $(WASM)
 
 pkg/downstream_full_bg.wasm: pkg/downstream_bg.wasm FORCE
 	$(CARGO) build --release --target wasm32-unknown-unknown --lib
-	$(BINDGEN) --out-name downstream_full $(WASM)
+	$(BINDGEN) --out-dir pkg --out-name downstream_full $(WASM)
+
+RELAXED_DIR := target/relaxed
+RELAXED_CARGO := CARGO_TARGET_DIR=$(RELAXED_DIR) RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" $(CARGO)
+RELAXED_WASM := $(RELAXED_DIR)/wasm32-unknown-unknown/release/downstream.wasm
+
+pkg/relaxed/downstream_bg.wasm: pkg/downstream_full_bg.wasm FORCE
+	$(RELAXED_CARGO) build --release --target wasm32-unknown-unknown --lib --no-default-features
+	$(BINDGEN) --out-dir pkg/relaxed --out-name downstream $(RELAXED_WASM)
+
+pkg/relaxed/downstream_full_bg.wasm: pkg/relaxed/downstream_bg.wasm FORCE
+	$(RELAXED_CARGO) build --release --target wasm32-unknown-unknown --lib
+	$(BINDGEN) --out-dir pkg/relaxed --out-name downstream_full $(RELAXED_WASM)
 
 cli:
 	$(CARGO) build --bin downstream

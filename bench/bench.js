@@ -5,9 +5,18 @@
 // (pkg/downstream_full.js, which the page loads only when a model needs it) for the text
 // encoder, which the image build refuses. Two module instances in one page, each
 // initialised once; the full one only when a text section first needs it.
-import init, { Encoder, fit_logreg, build_name as imageBuildName } from '../pkg/downstream.js';
-import initFull, { TextEmbedder, build_name as fullBuildName } from '../pkg/downstream_full.js';
+// Like the page's workers, it loads the relaxed-SIMD builds (pkg/relaxed/) where the browser
+// validates relaxed SIMD, unless ?simd=baseline.
 import * as ort from './node_modules/onnxruntime-web/dist/ort.wasm.min.mjs';
+
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0,
+  65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11,
+]);
+const SIMD = new URLSearchParams(location.search).get('simd') !== 'baseline' && WebAssembly.validate(RELAXED_SIMD_PROBE) ? 'relaxed' : 'baseline';
+const PKG = SIMD === 'relaxed' ? '../pkg/relaxed/' : '../pkg/';
+const { default: init, Encoder, fit_logreg, build_name: imageBuildName } = await import(`${PKG}downstream.js`);
+const { default: initFull, TextEmbedder, build_name: fullBuildName } = await import(`${PKG}downstream_full.js`);
 
 const state = {};
 
@@ -31,7 +40,7 @@ async function setupEmbed(modelUrl, inputUrl, sampleLen) {
   state.sampleLen = sampleLen;
   state.rows = inputs.length / sampleLen;
   const info = state.ours.info();
-  return { rows: state.rows, embedding_dim: info.embedding_dim, build: imageBuildName(), ort_threads: ort.env.wasm.numThreads, cross_origin_isolated: self.crossOriginIsolated };
+  return { rows: state.rows, embedding_dim: info.embedding_dim, build: imageBuildName(), simd: SIMD, ort_threads: ort.env.wasm.numThreads, cross_origin_isolated: self.crossOriginIsolated };
 }
 
 let fullReady = null;
@@ -102,6 +111,7 @@ async function setupText(modelUrl, tokenizerUrl, textsUrl) {
     texts: texts.length,
     embedding_dim: info.embedding_dim,
     build: fullBuildName(),
+    simd: SIMD,
     pooling: info.options.pooling,
     normalize: info.options.normalize,
     ort_inputs: state.textOrt.inputNames,

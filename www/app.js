@@ -213,6 +213,7 @@ const engine = new Engine({
   testHooks: TEST_HOOKS,
   cache: params.get('cache') !== '0',
   build: params.get('build') === 'full' ? 'full' : 'image',
+  simd: params.get('simd') === 'baseline' ? 'baseline' : 'auto',
   onBuildSwitch: ({ text, ops }) => {
     const why = text ? 'text encoders' : `the operators ${(ops ?? []).join(', ')}`;
     setStatus(`Loading the full engine for ${why}: the page's first download leaves them out to stay small…`);

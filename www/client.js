@@ -88,6 +88,8 @@ export class WorkerClient {
     if (msg.type === 'ready') {
       this.started = true;
       this.capabilities = msg.capabilities ?? {};
+      /** The wasm instruction set the worker loaded: 'relaxed' or 'baseline'. */
+      this.simd = msg.simd;
       this.resolveReady(this.capabilities);
       return;
     }

@@ -32,10 +32,12 @@ export class Engine {
    * @param {(message: string) => void} options.onCrash the session worker trapped; recovery has started
    * @param {(result: {error?: Error}) => void} options.onRecovered recovery finished (or failed)
    */
-  constructor({ workers = 1, testHooks = false, cache = true, build = 'image', onCrash, onRecovered, onBuildSwitch } = {}) {
+  constructor({ workers = 1, testHooks = false, cache = true, build = 'image', simd = 'auto', onCrash, onRecovered, onBuildSwitch } = {}) {
     this.workerUrl = new URL('./worker.js', import.meta.url);
     if (testHooks) this.workerUrl.searchParams.set('test-hooks', '1');
     if (build === 'full') this.workerUrl.searchParams.set('build', 'full');
+    // 'auto': each worker loads the relaxed-SIMD build where the browser validates it.
+    if (simd === 'baseline') this.workerUrl.searchParams.set('simd', 'baseline');
     this.onBuildSwitch = onBuildSwitch;
     this.size = workers;
     this.useCache = cache;
@@ -104,6 +106,12 @@ export class Engine {
       if (restore) await this.restoreEmbeddings();
     })();
     return this.recovering;
+  }
+
+  /** The instruction set of the session worker's wasm: 'relaxed' (pkg/relaxed/, fused
+   * multiply-add) or 'baseline' (pkg/, `+simd128`); undefined until it is ready. */
+  get simd() {
+    return this.main.simd;
   }
 
   /** The wasm build the workers run: 'image' (the page's first download) or 'full'. */

@@ -48,6 +48,9 @@ export function useBrowser() {
     requireFile('pkg/downstream_bg.wasm', 'run `make build` first');
     requireFile('pkg/downstream_full.js', 'run `make build` first');
     requireFile('pkg/downstream_full_bg.wasm', 'run `make build` first');
+    for (const file of ['downstream.js', 'downstream_bg.wasm', 'downstream_full.js', 'downstream_full_bg.wasm']) {
+      requireFile(`pkg/relaxed/${file}`, 'run `make build` first');
+    }
     assert.ok(existsSync(CHROMIUM), `no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)`);
     server = await startServer({ port: 0 });
     browser = await chromium.launch({
