@@ -37,44 +37,33 @@ async function fidelity(page) {
 /** The wasm files the page fetched, relative to the server root. */
 const wasmFetched = (requests) => requests.filter((u) => u.endsWith('.wasm')).map((u) => u.slice(server.url.length)).sort();
 
-describe('relaxed-SIMD and baseline wasm builds', () => {
-  test('where relaxed SIMD validates, every worker loads pkg/relaxed/, and the embeddings equal onnxruntime\'s', { timeout: TEST_TIMEOUT }, async () => {
-    const { context, page, problems, requests } = await openPage('?test-hooks=1&cache=0&workers=2');
-    try {
-      // A module with one i8x16.relaxed_swizzle, as the worker probes.
-      const relaxed = await page.evaluate(() => WebAssembly.validate(new Uint8Array([
-        0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11,
-      ])));
-      assert.equal(relaxed, true, 'this Chromium does not validate relaxed SIMD: the relaxed builds cannot be tested here');
-      const f = await fidelity(page);
-      assert.ok(f.maxAbs < 1e-4, `max-abs ${f.maxAbs}`);
-      assert.ok(f.minCosine > 0.99999, `min cosine ${f.minCosine}`);
-      assert.equal(await page.evaluate(() => window.__downstream.engine.simd), 'relaxed');
-      await page.getByTestId('run').click({ timeout: RUN_TIMEOUT });
-      await waitForState(page, ['results']);
-      // Two workers embedded the data (the session worker and a helper), both on pkg/relaxed/.
-      assert.ok(await page.evaluate(() => window.__downstream.stats.embedRanges) > 0, 'the helper worker embedded no range');
-      assert.deepEqual([...new Set(wasmFetched(requests))], ['pkg/relaxed/downstream_bg.wasm']);
-      assert.deepEqual(problems, []);
-    } finally {
-      await context.close();
-    }
-  });
+/** A module with one i8x16.relaxed_swizzle, as the worker probes. */
+const RELAXED_PROBE = [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11];
 
-  test('?simd=baseline loads pkg/ in every worker, with the same embeddings within 1e-4 and a full run', { timeout: TEST_TIMEOUT }, async () => {
-    const { context, page, problems, requests } = await openPage('?test-hooks=1&cache=0&workers=2&simd=baseline');
-    try {
-      const f = await fidelity(page);
-      assert.ok(f.maxAbs < 1e-4, `max-abs ${f.maxAbs}`);
-      assert.ok(f.minCosine > 0.99999, `min cosine ${f.minCosine}`);
-      assert.equal(await page.evaluate(() => window.__downstream.engine.simd), 'baseline');
-      await page.getByTestId('run').click({ timeout: RUN_TIMEOUT });
-      await waitForState(page, ['results']);
-      assert.ok(await page.evaluate(() => window.__downstream.stats.embedRanges) > 0, 'the helper worker embedded no range');
-      assert.deepEqual([...new Set(wasmFetched(requests))], ['pkg/downstream_bg.wasm']);
-      assert.deepEqual(problems, []);
-    } finally {
-      await context.close();
-    }
-  });
+describe('relaxed-SIMD and baseline wasm builds', () => {
+  const cases = [
+    ['where relaxed SIMD validates, every worker loads pkg/relaxed/', '', 'relaxed', 'pkg/relaxed/downstream_bg.wasm'],
+    ['?simd=baseline makes every worker load pkg/', '&simd=baseline', 'baseline', 'pkg/downstream_bg.wasm'],
+  ];
+  for (const [name, query, simd, wasm] of cases) {
+    test(`${name}; the embeddings equal onnxruntime's within 1e-4 and a two-worker run completes`, { timeout: TEST_TIMEOUT }, async () => {
+      const { context, page, problems, requests } = await openPage(`?test-hooks=1&cache=0&workers=2${query}`);
+      try {
+        const relaxed = await page.evaluate((bytes) => WebAssembly.validate(new Uint8Array(bytes)), RELAXED_PROBE);
+        assert.equal(relaxed, true, 'this Chromium does not validate relaxed SIMD: the relaxed builds cannot be tested here');
+        const f = await fidelity(page);
+        assert.ok(f.maxAbs < 1e-4, `max-abs ${f.maxAbs}`);
+        assert.ok(f.minCosine > 0.99999, `min cosine ${f.minCosine}`);
+        assert.equal(await page.evaluate(() => window.__downstream.engine.simd), simd);
+        await page.getByTestId('run').click({ timeout: RUN_TIMEOUT });
+        await waitForState(page, ['results']);
+        // Two workers embedded the data (the session worker and a helper), both from one directory.
+        assert.ok(await page.evaluate(() => window.__downstream.stats.embedRanges) > 0, 'the helper worker embedded no range');
+        assert.deepEqual([...new Set(wasmFetched(requests))], [wasm]);
+        assert.deepEqual(problems, []);
+      } finally {
+        await context.close();
+      }
+    });
+  }
 });
