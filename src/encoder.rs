@@ -108,6 +108,7 @@ fn optimize_for(model: InferenceModel, shape: &[usize]) -> Result<Arc<TypedRunna
     model
         .with_input_fact(0, f32::fact(shape).into())
         .and_then(|m| m.into_optimized())
+        .and_then(|mut m| crate::pool::fast_pools(&mut m).map(|_| m))
         .and_then(|m| m.into_runnable())
         .map_err(|e| Error::Inference(format!("{e:#}")))
 }

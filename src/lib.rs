@@ -26,6 +26,7 @@ pub mod mlp;
 pub mod npy;
 pub mod onnx_head;
 pub mod pca;
+mod pool;
 pub mod preprocess;
 pub mod probe;
 pub mod protocol;
