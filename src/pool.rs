@@ -91,6 +91,12 @@ impl Op for MaxPool2x2 {
     fn as_typed(&self) -> Option<&dyn TypedOp> {
         Some(self)
     }
+
+    /// Its input is an f32 tensor of concrete shape: no symbols to bind. (The default,
+    /// copied into this crate for this op, is 2 KB of wasm.)
+    fn required_bound_symbols(&self, _inputs: &[&TypedFact]) -> TVec<Symbol> {
+        tvec!()
+    }
 }
 
 impl EvalOp for MaxPool2x2 {
@@ -127,6 +133,23 @@ impl TypedOp for MaxPool2x2 {
     fn output_facts(&self, inputs: &[&TypedFact]) -> TractResult<TVec<TypedFact>> {
         ensure!(inputs.len() == 1, "MaxPool2x2 takes one input");
         Ok(tvec!(f32::fact(self.output_shape())))
+    }
+
+    /// The op is made for concrete shapes, after every symbol is set; [`fast_pools`] runs
+    /// on optimised plans only. (The default wires a clone of the op and would add 15 KB
+    /// of wasm, a copy of tract's `wire_node`, for a call that never happens.)
+    fn set_symbols(
+        &self,
+        _source: &TypedModel,
+        node: &TypedNode,
+        _target: &mut TypedModel,
+        _mapping: &HashMap<OutletId, OutletId>,
+        _subs: &HashMap<Symbol, TDim>,
+    ) -> TractResult<TVec<OutletId>> {
+        bail!(
+            "{}: MaxPool2x2 has concrete shapes; set symbols before fast_pools",
+            node.name
+        )
     }
 
     fn as_op(&self) -> &dyn Op {
