@@ -15,8 +15,14 @@ use crate::data::sha256_hex;
 use crate::error::{Error, Result};
 use crate::preprocess::{ImageSpec, Layout, PreprocessOptions, Preprocessing, Resolved};
 
-/// Batch size used when the model's batch dimension is symbolic.
+/// Largest batch Downstream picks when the model's batch dimension is symbolic.
 pub const DEFAULT_BATCH: usize = 32;
+/// Bytes one batch's largest activation may take when Downstream picks the batch: about a
+/// core's L2 cache. Measured on the bench CNN (largest activation 50 KB a sample) in headless
+/// Chromium, one image at a time ran 1.15x as fast as 32 (issue 6); MLPs keep 32, and large
+/// image models (EfficientNet-Lite0: 1.6 MB a sample) run one at a time, which also bounds
+/// their memory.
+pub const BATCH_ACTIVATION_BYTES: usize = 512 * 1024;
 /// Side used for a symbolic image height or width.
 pub const DEFAULT_SIDE: usize = 224;
 /// Largest batch a model may fix in its input shape.
@@ -111,6 +117,36 @@ fn optimize_for(model: InferenceModel, shape: &[usize]) -> Result<Arc<TypedRunna
         .and_then(|mut m| crate::pool::fast_pools(&mut m).map(|_| m))
         .and_then(|m| m.into_runnable())
         .map_err(|e| Error::Inference(format!("{e:#}")))
+}
+
+/// Bytes of the largest value a node of `plan` (a plan for one sample) outputs.
+fn largest_activation(plan: &TypedRunnableModel) -> usize {
+    plan.model()
+        .nodes()
+        .iter()
+        .flat_map(|n| n.outputs.iter())
+        .filter_map(|o| {
+            let shape = o.fact.shape.as_concrete()?;
+            Some(
+                shape
+                    .iter()
+                    .product::<usize>()
+                    .saturating_mul(o.fact.datum_type.size_of()),
+            )
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// The batch for a symbolic batch dimension: the largest power of two up to
+/// `DEFAULT_BATCH` whose largest activation (`per_sample` bytes each) fits in
+/// `BATCH_ACTIVATION_BYTES`; at least 1.
+pub fn pick_batch(per_sample: usize) -> usize {
+    let mut b = DEFAULT_BATCH;
+    while b > 1 && b.saturating_mul(per_sample) > BATCH_ACTIVATION_BYTES {
+        b /= 2;
+    }
+    b
 }
 
 fn dim_value(d: &DimFact) -> Option<usize> {
@@ -389,17 +425,18 @@ impl Encoder {
         let spec = spec_from_dims(&values, &input_name, &shape)?;
         let pre = options.preprocess.resolve(&spec)?;
         let declared_batch = values.first().copied().flatten();
-        let batch = declared_batch.unwrap_or(DEFAULT_BATCH);
-        if batch == 0 || batch > MAX_BATCH {
+        if let Some(b) = declared_batch.filter(|&b| b == 0 || b > MAX_BATCH) {
             return Err(unsupported(format!(
-                "its batch dimension is {batch}; Downstream runs batches of 1 to {MAX_BATCH}"
+                "its batch dimension is {b}; Downstream runs batches of 1 to {MAX_BATCH}"
             )));
         }
-        let concrete: Vec<usize> = match spec.layout {
-            Layout::Nchw => vec![batch, spec.channels, spec.height, spec.width],
-            Layout::Nhwc => vec![batch, spec.height, spec.width, spec.channels],
-            Layout::Nhw => vec![batch, spec.height, spec.width],
-            Layout::Flat => vec![batch, spec.len()],
+        let shape_for = |batch: usize| -> Vec<usize> {
+            match spec.layout {
+                Layout::Nchw => vec![batch, spec.channels, spec.height, spec.width],
+                Layout::Nhwc => vec![batch, spec.height, spec.width, spec.channels],
+                Layout::Nhw => vec![batch, spec.height, spec.width],
+                Layout::Flat => vec![batch, spec.len()],
+            }
         };
 
         let output_outlets = model.output_outlets().map_err(invalid)?.to_vec();
@@ -447,13 +484,32 @@ impl Encoder {
         let model = model.with_output_outlets(&[outlet]).map_err(invalid)?;
         let run_err = |e: TractError| Error::Inference(format!("{e:#}"));
         let source = declared_batch.is_none().then(|| model.clone());
-        let plan = optimize_for(model, &concrete).map_err(|e| match (&e, notes.is_empty()) {
-            (Error::Inference(d), false) => Error::UnsupportedOp {
-                name: name.into(),
-                detail: format!("it is quantised and tract could not prepare it: {d}"),
-            },
-            _ => e,
-        })?;
+        let prepare = |model: InferenceModel, shape: &[usize]| {
+            optimize_for(model, shape).map_err(|e| match (&e, notes.is_empty()) {
+                (Error::Inference(d), false) => Error::UnsupportedOp {
+                    name: name.into(),
+                    detail: format!("it is quantised and tract could not prepare it: {d}"),
+                },
+                _ => e,
+            })
+        };
+        // A symbolic batch: the plan for one image tells how large one sample's activations
+        // are, and the batch is the largest that keeps them about cache-sized (issue 6).
+        let mut extra_plans = Vec::new();
+        let (batch, plan) = match declared_batch {
+            Some(b) => (b, prepare(model, &shape_for(b))?),
+            None => {
+                let single = prepare(model.clone(), &shape_for(1))?;
+                match pick_batch(largest_activation(&single)) {
+                    1 => (1, single),
+                    b => {
+                        extra_plans.push((1, single));
+                        (b, prepare(model, &shape_for(b))?)
+                    }
+                }
+            }
+        };
+        let concrete = shape_for(batch);
         let out_fact = plan.model().output_fact(0).map_err(run_err)?;
         if out_fact.datum_type != DatumType::F32 {
             return Err(Error::Inference(format!(
@@ -530,7 +586,7 @@ impl Encoder {
             feature_axis,
             plan,
             source,
-            extra_plans: RefCell::new(Vec::new()),
+            extra_plans: RefCell::new(extra_plans),
         })
     }
 

@@ -50,7 +50,9 @@ function cliTsne(npy, perplexity) {
     execFileSync(CLI, ['map', npy, '--method', 'tsne', '--perplexity', String(perplexity), '--output', out], { stdio: ['ignore', 'ignore', 'pipe'] });
     const lines = readFileSync(out, 'utf8').trim().split('\n');
     assert.equal(lines[0], 'tsne1,tsne2');
-    return lines.slice(1).flatMap((l) => l.split(',').map(Number));
+    // The CLI prints each f32 in its shortest round-trip form: Math.fround gives back the
+    // exact f32 the page has (Number alone is a nearby double, which can round to another pixel).
+    return lines.slice(1).flatMap((l) => l.split(',').map((v) => Math.fround(Number(v))));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
