@@ -180,9 +180,10 @@ impl Problem<'_> {
 
     /// Scaled objective and its gradient at `w` (coefficients, then intercepts).
     ///
-    /// The rows are taken `ROWS` at a time: the block is widened to f64 once, its `k x ROWS`
-    /// logits are computed with each coefficient row read once per block ([`block_logits`]),
-    /// and each gradient row is updated once per four rows ([`block_gradient`]).
+    /// The rows are taken `ROWS` at a time, straight from the f32 features (each value is
+    /// widened to f64 in a register where it is used; products and sums are f64): the block's
+    /// `k x ROWS` logits come from [`block_logits`], four rows and two classes at a time, and
+    /// each gradient row is updated once per four rows ([`block_gradient`]).
     fn eval(&self, w: &[f64], grad: &mut [f64]) -> f64 {
         let (k, d) = (self.k, self.x.dim);
         let n = self.x.rows();
@@ -194,15 +195,20 @@ impl Problem<'_> {
             .collect();
         grad.iter_mut().for_each(|g| *g = 0.0);
         let (g_coef, g_int) = grad.split_at_mut(k * d);
-        let mut rows = vec![0.0f64; ROWS * d];
-        let mut cols = vec![[0.0f64; ROWS]; d];
         // `z[c][r]`: the logit of class `c` for row `r` of the block, then `p - onehot(y)`.
         let mut z = vec![[0.0f64; ROWS]; k];
+        // A short last block is copied here, followed by zero rows.
+        let mut padded = Vec::new();
         let mut loss = 0.0;
         let blocks = self.x.values().chunks(ROWS * d).zip(self.y.chunks(ROWS));
-        for (block, labels) in blocks {
-            widen_block(block, d, &mut rows, &mut cols);
-            block_logits(coef, &intercept, &cols, &mut z);
+        for (mut block, labels) in blocks {
+            if labels.len() < ROWS {
+                padded.resize(ROWS * d, 0.0f32);
+                padded.iter_mut().for_each(|v| *v = 0.0);
+                padded.iter_mut().zip(block).for_each(|(o, &v)| *o = v);
+                block = &padded;
+            }
+            block_logits(coef, &intercept, block, d, &mut z);
             for (r, &yi) in labels.iter().enumerate() {
                 loss += softmax_delta(&mut z, r, yi);
             }
@@ -210,7 +216,7 @@ impl Problem<'_> {
             for zc in z.iter_mut() {
                 zc.iter_mut().skip(labels.len()).for_each(|v| *v = 0.0);
             }
-            block_gradient(&z, &rows, d, g_coef, g_int);
+            block_gradient(&z, block, d, g_coef, g_int);
         }
         let nf = n as f64;
         let reg = 1.0 / (self.c * nf);
@@ -229,75 +235,121 @@ impl Problem<'_> {
     }
 }
 
-/// Rows per block of `Problem::eval`: the f64 lanes of the logit kernel's accumulators
-/// (two classes x `ROWS` rows: eight `f64x2` registers in wasm) and a multiple of 4.
+/// Rows per block of `Problem::eval` (a multiple of 4: the kernels take rows four at a time).
 const ROWS: usize = 8;
 
-/// Widens a block of up to `ROWS` rows (`block`, row-major, `d` values a row) to f64 in
-/// the two layouts the kernels read: row-major `rows` (`ROWS x d`) and transposed `cols`
-/// (`cols[j][r]`); the rows past the end of a short block are zeros.
-fn widen_block(block: &[f32], d: usize, rows: &mut [f64], cols: &mut [[f64; ROWS]]) {
-    let (head, tail) = rows.split_at_mut(block.len().min(rows.len()));
-    head.iter_mut()
-        .zip(block)
-        .for_each(|(o, &v)| *o = f64::from(v));
-    tail.iter_mut().for_each(|o| *o = 0.0);
-    let mut row_iter = rows.chunks_exact(d);
-    let block_rows: [&[f64]; ROWS] = std::array::from_fn(|_| row_iter.next().unwrap_or(&[]));
-    for (j, col) in cols.iter_mut().enumerate() {
-        *col = block_rows.map(|row| row.get(j).copied().unwrap_or(0.0));
-    }
+/// The four rows `r0..r0 + 4` of a block (row-major, `d` values a row).
+fn quad(block: &[f32], d: usize, r0: usize) -> [&[f32]; 4] {
+    std::array::from_fn(|i| {
+        let start = (r0 + i) * d;
+        block.get(start..start + d).unwrap_or(&[])
+    })
 }
 
-/// `z[c][r] = intercept[c] + coef_c . x_r` for the `ROWS` rows of a block given transposed
-/// (`cols[j][r]`, `d = cols.len()`): two classes at a time, so each coefficient is read once
-/// per block and the sums of the block's rows are the lanes of the accumulators.
-fn block_logits(coef: &[f64], intercept: &[f64], cols: &[[f64; ROWS]], z: &mut [[f64; ROWS]]) {
-    let d = cols.len();
-    let mut w_pairs = coef.chunks_exact(2 * d);
-    let mut z_pairs = z.chunks_exact_mut(2);
-    let mut b_pairs = intercept.chunks_exact(2);
-    for ((w, zs), bs) in (&mut w_pairs).zip(&mut z_pairs).zip(&mut b_pairs) {
-        let (w0, w1) = w.split_at(d);
-        let (a0, a1) = pair_dots(w0, w1, cols);
-        if let ([z0, z1], [b0, b1]) = (zs, bs) {
-            *z0 = a0.map(|a| b0 + a);
-            *z1 = a1.map(|a| b1 + a);
+/// `z[c][r] = intercept[c] + coef_c . x_r` for the `ROWS` rows of `block` (f32, row-major,
+/// `d` values a row): four rows and two classes at a time, so each coefficient is read once
+/// per four rows and each feature once per two classes.
+fn block_logits(coef: &[f64], intercept: &[f64], block: &[f32], d: usize, z: &mut [[f64; ROWS]]) {
+    for r0 in (0..ROWS).step_by(4) {
+        let x = quad(block, d, r0);
+        let mut w_pairs = coef.chunks_exact(2 * d);
+        let mut z_pairs = z.chunks_exact_mut(2);
+        let mut b_pairs = intercept.chunks_exact(2);
+        for ((w, zs), bs) in (&mut w_pairs).zip(&mut z_pairs).zip(&mut b_pairs) {
+            let (w0, w1) = w.split_at(d);
+            let [a0, a1] = quad_pair_dots(w0, w1, x);
+            if let ([z0, z1], [b0, b1]) = (zs, bs) {
+                for (i, (&s0, &s1)) in a0.iter().zip(&a1).enumerate() {
+                    if let (Some(v0), Some(v1)) = (z0.get_mut(r0 + i), z1.get_mut(r0 + i)) {
+                        *v0 = b0 + s0;
+                        *v1 = b1 + s1;
+                    }
+                }
+            }
+        }
+        let rest = w_pairs.remainder().chunks_exact(d);
+        for ((w0, zc), b) in rest.zip(z_pairs.into_remainder()).zip(b_pairs.remainder()) {
+            for (i, &s) in quad_dots(w0, x).iter().enumerate() {
+                if let Some(v) = zc.get_mut(r0 + i) {
+                    *v = b + s;
+                }
+            }
         }
     }
-    let rest = w_pairs.remainder().chunks_exact(d);
-    for ((w0, zc), b) in rest.zip(z_pairs.into_remainder()).zip(b_pairs.remainder()) {
-        *zc = single_dots(w0, cols).map(|a| b + a);
-    }
 }
 
-// The two kernels below are not inlined: inlined into `Problem::eval`, LLVM left their
-// loops scalar in the wasm build (standalone, each step is two `v128.load64_splat`, four
-// `v128.load` and eight `f64x2` multiply-adds for `pair_dots`).
+// The kernels below are not inlined: inlined into `Problem::eval`, LLVM left such loops
+// scalar in the wasm build.
 
-/// `(w0 . x_r, w1 . x_r)` for the block's rows `r`, `cols[j][r]` holding `x_r[j]`.
+/// Lanes of the dot-product accumulators along the features (one `f64x2` in wasm).
+const LANES: usize = 2;
+
+/// `[w0 . x_r, w1 . x_r]` for the four rows `x`: the partial sums run in `LANES` lanes along
+/// the features (eight accumulators), each f32 widened where it is read, summed at the end.
 #[inline(never)]
-fn pair_dots(w0: &[f64], w1: &[f64], cols: &[[f64; ROWS]]) -> ([f64; ROWS], [f64; ROWS]) {
-    let (mut a0, mut a1) = ([0.0f64; ROWS], [0.0f64; ROWS]);
-    for ((x, &p), &q) in cols.iter().zip(w0).zip(w1) {
-        for ((s0, s1), &xv) in a0.iter_mut().zip(a1.iter_mut()).zip(x) {
-            *s0 += p * xv;
-            *s1 += q * xv;
+fn quad_pair_dots(w0: &[f64], w1: &[f64], x: [&[f32]; 4]) -> [[f64; 4]; 2] {
+    let (mut a0, mut a1) = ([[0.0f64; LANES]; 4], [[0.0f64; LANES]; 4]);
+    let [x0, x1, x2, x3] = x;
+    let steps = w0
+        .chunks_exact(LANES)
+        .zip(w1.chunks_exact(LANES))
+        .zip(x0.chunks_exact(LANES))
+        .zip(x1.chunks_exact(LANES))
+        .zip(x2.chunks_exact(LANES))
+        .zip(x3.chunks_exact(LANES));
+    for (((((p, q), e0), e1), e2), e3) in steps {
+        for (e, (s0, s1)) in [e0, e1, e2, e3]
+            .into_iter()
+            .zip(a0.iter_mut().zip(a1.iter_mut()))
+        {
+            let lanes = e.iter().zip(s0.iter_mut()).zip(s1.iter_mut());
+            for (((&v, t0), t1), (wp, wq)) in lanes.zip(p.iter().zip(q)) {
+                let v = f64::from(v);
+                *t0 += wp * v;
+                *t1 += wq * v;
+            }
         }
     }
-    (a0, a1)
+    [finish_dots(&a0, w0, x), finish_dots(&a1, w1, x)]
 }
 
-/// `w0 . x_r` for the block's rows `r`, `cols[j][r]` holding `x_r[j]`.
+/// `[w0 . x_r]` for the four rows `x`, as [`quad_pair_dots`] does for two classes.
 #[inline(never)]
-fn single_dots(w0: &[f64], cols: &[[f64; ROWS]]) -> [f64; ROWS] {
-    let mut a0 = [0.0f64; ROWS];
-    for (x, &p) in cols.iter().zip(w0) {
-        for (s0, &xv) in a0.iter_mut().zip(x) {
-            *s0 += p * xv;
+fn quad_dots(w0: &[f64], x: [&[f32]; 4]) -> [f64; 4] {
+    let mut a0 = [[0.0f64; LANES]; 4];
+    let [x0, x1, x2, x3] = x;
+    let steps = w0
+        .chunks_exact(LANES)
+        .zip(x0.chunks_exact(LANES))
+        .zip(x1.chunks_exact(LANES))
+        .zip(x2.chunks_exact(LANES))
+        .zip(x3.chunks_exact(LANES));
+    for ((((p, e0), e1), e2), e3) in steps {
+        for (e, s0) in [e0, e1, e2, e3].into_iter().zip(a0.iter_mut()) {
+            for ((&v, t0), wp) in e.iter().zip(s0.iter_mut()).zip(p) {
+                *t0 += wp * f64::from(v);
+            }
         }
     }
-    a0
+    finish_dots(&a0, w0, x)
+}
+
+/// The four dot products from their lanes `acc[r]`, plus the features past the last whole
+/// step of `LANES`.
+fn finish_dots(acc: &[[f64; LANES]; 4], w: &[f64], x: [&[f32]; 4]) -> [f64; 4] {
+    let done = w.len() / LANES * LANES;
+    let w_tail = w.get(done..).unwrap_or(&[]);
+    let mut out = [0.0f64; 4];
+    for ((o, a), xr) in out.iter_mut().zip(acc).zip(x) {
+        let x_tail = xr.get(done..).unwrap_or(&[]);
+        let tail: f64 = w_tail
+            .iter()
+            .zip(x_tail)
+            .map(|(w, &v)| w * f64::from(v))
+            .sum();
+        *o = a.iter().sum::<f64>() + tail;
+    }
+    out
 }
 
 /// For row `r` of the block: replaces the logits `z[c][r]` by `p_c - [c == y]` (the
@@ -321,34 +373,68 @@ fn softmax_delta(z: &mut [[f64; ROWS]], r: usize, y: usize) -> f64 {
     lse - zy
 }
 
-/// Adds the block's share to the gradient: `g_c += sum_r delta[c][r] x_r` (rows four at a
-/// time, so each gradient row is read and written once per four rows) and
-/// `g_int[c] += sum_r delta[c][r]`; `rows` is the block row-major (`ROWS x d`).
+/// Adds the block's share to the gradient: `g_c += sum_r delta[c][r] x_r` and
+/// `g_int[c] += sum_r delta[c][r]`; `block` is the `ROWS` rows, f32 row-major. Two classes
+/// and four rows at a time, so each gradient row is read and written once per four rows and
+/// each feature widened once per two classes.
 fn block_gradient(
     delta: &[[f64; ROWS]],
-    rows: &[f64],
+    block: &[f32],
     d: usize,
     g_coef: &mut [f64],
     g_int: &mut [f64],
 ) {
-    let grads = g_coef.chunks_exact_mut(d).zip(g_int.iter_mut());
-    for ((gc, gi), dc) in grads.zip(delta) {
+    for (gi, dc) in g_int.iter_mut().zip(delta) {
         *gi += dc.iter().sum::<f64>();
-        for (x4, a4) in rows.chunks_exact(4 * d).zip(dc.chunks_exact(4)) {
-            let mut xs = x4.chunks_exact(d);
-            let (Some(x0), Some(x1), Some(x2), Some(x3)) =
-                (xs.next(), xs.next(), xs.next(), xs.next())
-            else {
-                continue;
-            };
-            let &[a0, a1, a2, a3] = a4 else {
-                continue;
-            };
-            let terms = gc.iter_mut().zip(x0).zip(x1).zip(x2).zip(x3);
-            for ((((g, &p), &q), &s), &t) in terms {
-                *g += (a0 * p + a1 * q) + (a2 * s + a3 * t);
+    }
+    for r0 in (0..ROWS).step_by(4) {
+        let x = quad(block, d, r0);
+        let coefs = |dc: &[f64; ROWS]| -> [f64; 4] {
+            std::array::from_fn(|i| dc.get(r0 + i).copied().unwrap_or(0.0))
+        };
+        let mut g_pairs = g_coef.chunks_exact_mut(2 * d);
+        let mut d_pairs = delta.chunks_exact(2);
+        for (g, ds) in (&mut g_pairs).zip(&mut d_pairs) {
+            let (g0, g1) = g.split_at_mut(d);
+            if let [d0, d1] = ds {
+                quad_pair_update(g0, g1, coefs(d0), coefs(d1), x);
             }
         }
+        let rest = g_pairs.into_remainder().chunks_exact_mut(d);
+        for (g0, d0) in rest.zip(d_pairs.remainder()) {
+            quad_update(g0, coefs(d0), x);
+        }
+    }
+}
+
+/// `g0 += sum_r a[r] x_r` and `g1 += sum_r b[r] x_r` over the four rows `x`.
+#[inline(never)]
+fn quad_pair_update(g0: &mut [f64], g1: &mut [f64], a: [f64; 4], b: [f64; 4], x: [&[f32]; 4]) {
+    let ([a0, a1, a2, a3], [b0, b1, b2, b3]) = (a, b);
+    let [x0, x1, x2, x3] = x;
+    let terms = g0
+        .iter_mut()
+        .zip(g1.iter_mut())
+        .zip(x0)
+        .zip(x1)
+        .zip(x2)
+        .zip(x3);
+    for (((((s, t), &p), &q), &u), &v) in terms {
+        let (p, q, u, v) = (f64::from(p), f64::from(q), f64::from(u), f64::from(v));
+        *s += (a0 * p + a1 * q) + (a2 * u + a3 * v);
+        *t += (b0 * p + b1 * q) + (b2 * u + b3 * v);
+    }
+}
+
+/// `g0 += sum_r a[r] x_r` over the four rows `x`.
+#[inline(never)]
+fn quad_update(g0: &mut [f64], a: [f64; 4], x: [&[f32]; 4]) {
+    let [a0, a1, a2, a3] = a;
+    let [x0, x1, x2, x3] = x;
+    let terms = g0.iter_mut().zip(x0).zip(x1).zip(x2).zip(x3);
+    for ((((s, &p), &q), &u), &v) in terms {
+        let (p, q, u, v) = (f64::from(p), f64::from(q), f64::from(u), f64::from(v));
+        *s += (a0 * p + a1 * q) + (a2 * u + a3 * v);
     }
 }
 
