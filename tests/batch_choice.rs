@@ -57,11 +57,6 @@ fn embeddings_do_not_depend_on_how_many_rows_a_call_holds() {
         .collect();
     let all = cnn.embed(&x).unwrap();
     let one: Vec<f32> = x.chunks(per).flat_map(|r| cnn.embed(r).unwrap()).collect();
-    assert_eq!(all.len(), one.len());
-    let max = all
-        .iter()
-        .zip(&one)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
+    let max = common::max_abs_diff(&all, &one);
     assert!(max < 1e-5, "max-abs {max}");
 }

@@ -46,12 +46,7 @@ fn embed_npy_matches_onnxruntime() {
     )
     .unwrap();
     assert_eq!(got.shape, vec![16, 64]);
-    let max_abs = got
-        .data
-        .iter()
-        .zip(&want.data)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
+    let max_abs = common::max_abs_diff(&got.data, &want.data);
     assert!(max_abs <= 1e-4, "max-abs {max_abs}");
 }
 

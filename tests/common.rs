@@ -16,6 +16,16 @@ pub fn floats(v: &serde_json::Value) -> Vec<f64> {
     serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("not an array of numbers: {e}"))
 }
 
+/// The largest absolute difference between two sequences of the same length (checked),
+/// in f64. A NaN on either side makes it NaN, so a `<=` tolerance check fails on it.
+pub fn max_abs_diff<A: Copy + Into<f64>, B: Copy + Into<f64>>(got: &[A], want: &[B]) -> f64 {
+    assert_eq!(got.len(), want.len(), "lengths differ");
+    got.iter()
+        .zip(want)
+        .map(|(&g, &w)| (g.into() - w.into()).abs())
+        .fold(0.0, |m: f64, d| if d.is_nan() || d > m { d } else { m })
+}
+
 pub fn close(a: f64, b: f64, tol: f64) -> bool {
     (a - b).abs() <= tol * (1.0 + b.abs())
 }

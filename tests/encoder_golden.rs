@@ -23,12 +23,7 @@ fn embeddings_match_onnxruntime_within_1e_4() {
     assert_eq!(input.shape, vec![16, 1, 28, 28]);
     let x: Vec<f32> = input.data.iter().map(|&v| v as f32).collect();
     let got = encoder.embed(&x).unwrap();
-    assert_eq!(got.len(), want.data.len());
-    let max_abs = got
-        .iter()
-        .zip(&want.data)
-        .map(|(&g, &w)| (f64::from(g) - w).abs())
-        .fold(0.0, f64::max);
+    let max_abs = common::max_abs_diff(&got, &want.data);
     assert!(max_abs <= 1e-4, "max-abs difference {max_abs}");
 
     // The same images through the page's path: zip -> PNG decode -> [0,1] -> encoder.

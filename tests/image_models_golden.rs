@@ -50,12 +50,7 @@ fn efficientnet_embeddings_match_onnxruntime_within_1e_4() {
     .unwrap();
     assert_eq!(want.shape, vec![2, 1280]);
     let got = encoder.embed(&x).unwrap();
-    assert_eq!(got.len(), want.data.len());
-    let max_abs = got
-        .iter()
-        .zip(&want.data)
-        .map(|(&g, &w)| (f64::from(g) - w).abs())
-        .fold(0.0, f64::max);
+    let max_abs = common::max_abs_diff(&got, &want.data);
     eprintln!("EfficientNet-Lite0: tract vs onnxruntime max-abs {max_abs:.3e}");
     assert!(max_abs <= 1e-4, "max-abs difference {max_abs}");
 }

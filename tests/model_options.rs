@@ -15,14 +15,6 @@ fn array(file: &str) -> npy::Array {
     npy::read(&common::read(&dir(file)), file).unwrap()
 }
 
-fn max_abs(got: &[f32], want: &[f64]) -> f64 {
-    assert_eq!(got.len(), want.len());
-    got.iter()
-        .zip(want)
-        .map(|(&g, &w)| (f64::from(g) - w).abs())
-        .fold(0.0, f64::max)
-}
-
 fn load(options: &ModelOptions) -> Result<Encoder, downstream::Error> {
     Encoder::load_with(
         &common::read(&dir("two_outputs.onnx")),
@@ -57,7 +49,7 @@ fn outputs_are_listed_and_the_first_is_the_default() {
     assert_eq!((info.embedding_dim, info.pooling), (4, Pooling::Flatten));
     let want = array("two_outputs_pooled.npy");
     let got = enc.embed(&input()).unwrap();
-    assert!(max_abs(&got, &want.data) <= 1e-5);
+    assert!(common::max_abs_diff(&got, &want.data) <= 1e-5);
 }
 
 #[test]
@@ -82,7 +74,7 @@ fn each_pooling_of_a_rank_4_output_matches_numpy_on_onnxruntime() {
         let want = array(file);
         assert_eq!(want.shape, vec![3, dim]);
         let got = enc.embed(&input()).unwrap();
-        let err = max_abs(&got, &want.data);
+        let err = common::max_abs_diff(&got, &want.data);
         assert!(err <= 1e-5, "{pooling:?}: max-abs {err}");
         // Two samples alone (another plan, as the last partial batch) agree too.
         let two = enc.embed(&input()[..2 * 3 * 64]).unwrap();

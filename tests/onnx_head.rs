@@ -54,12 +54,8 @@ fn heads_give_scikit_learns_predictions_and_metrics() {
             .predict(Features::new(&x, d, "x").unwrap(), classes.len())
             .unwrap();
         assert_eq!(s.output, output, "{file}");
-        let worst = s
-            .proba
-            .iter()
-            .zip(want_proba.iter().flatten())
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f64::max);
+        let flat: Vec<f64> = want_proba.iter().flatten().copied().collect();
+        let worst = common::max_abs_diff(&s.proba, &flat);
         assert!(
             worst < 1e-5,
             "{file}: probabilities differ by {worst} (float32 head)"

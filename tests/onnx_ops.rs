@@ -19,12 +19,7 @@ fn an_lstm_model_loads_and_matches_onnxruntime_natively() {
     let (want, out_dim) = common::matrix("tests/fixtures/models/lstm_output.npy");
     assert_eq!(out_dim, 4);
     let got = enc.embed(&x).unwrap();
-    assert_eq!(got.len(), want.len());
-    let max_abs = got
-        .iter()
-        .zip(&want)
-        .map(|(g, w)| (g - w).abs())
-        .fold(0.0f32, f32::max);
+    let max_abs = common::max_abs_diff(&got, &want);
     assert!(max_abs <= 1e-5, "max abs difference {max_abs}");
 }
 

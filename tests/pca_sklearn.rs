@@ -25,17 +25,10 @@ fn pca_matches_scikit_learn() {
             p.iterations
         );
         assert_eq!(p.n, case["n"].as_u64().unwrap() as usize, "{name}");
-        let max_diff = |a: &[f64], b: &[f64]| {
-            assert_eq!(a.len(), b.len(), "{name}");
-            a.iter()
-                .zip(b)
-                .map(|(x, y)| (x - y).abs())
-                .fold(0.0, f64::max)
-        };
         // Same signs as scikit-learn: compared as they are, no flipping.
-        let d = max_diff(&p.coords, &floats(&case["coords"]));
+        let d = common::max_abs_diff(&p.coords, &floats(&case["coords"]));
         assert!(d < 1e-6, "{name}: coordinates differ by {d}");
-        let d = max_diff(&p.components, &floats(&case["components"]));
+        let d = common::max_abs_diff(&p.components, &floats(&case["components"]));
         assert!(d < 1e-6, "{name}: components differ by {d}");
         let ev = floats(&case["explained_variance"]);
         let evr = floats(&case["explained_variance_ratio"]);

@@ -46,12 +46,7 @@ fn every_preset_matches_numpy_within_1e_6() {
             &mut got,
         )
         .unwrap();
-        assert_eq!(got.len(), want.data.len(), "case {i}");
-        let max_abs = got
-            .iter()
-            .zip(&want.data)
-            .map(|(&g, &w)| (f64::from(g) - w).abs())
-            .fold(0.0, f64::max);
+        let max_abs = common::max_abs_diff(&got, &want.data);
         assert!(
             max_abs <= 1e-6,
             "case {i} ({} {:?}): max-abs {max_abs}",

@@ -34,14 +34,6 @@ fn golden(name: &str) -> npy::Array {
     .unwrap()
 }
 
-fn max_abs(got: &[f32], want: &[f64]) -> f64 {
-    assert_eq!(got.len(), want.len());
-    got.iter()
-        .zip(want)
-        .map(|(&g, &w)| (f64::from(g) - w).abs())
-        .fold(0.0, f64::max)
-}
-
 #[test]
 fn tokens_and_embeddings_match_python() {
     let (model, tokenizer) = model_files();
@@ -73,7 +65,7 @@ fn tokens_and_embeddings_match_python() {
 
     // One padded batch, as onnxruntime ran it.
     let got = enc.embed_tokens(&batch).unwrap();
-    let err = max_abs(&got, &want.data);
+    let err = common::max_abs_diff(&got, &want.data);
     eprintln!("tract vs onnxruntime, one padded batch: max-abs {err:.3e}");
     assert!(err <= 1e-4, "max-abs {err}");
 
@@ -81,13 +73,13 @@ fn tokens_and_embeddings_match_python() {
     let t = Instant::now();
     let got = enc.embed(&texts).unwrap();
     eprintln!("embed {} texts: {:.2?}", texts.len(), t.elapsed());
-    let err = max_abs(&got, &want.data);
+    let err = common::max_abs_diff(&got, &want.data);
     eprintln!("tract vs onnxruntime, embed(): max-abs {err:.3e}");
     assert!(err <= 1e-4, "max-abs {err}");
 
     // Each text alone gives the same vector as in the batch.
     let one = enc.embed(&texts[..1]).unwrap();
-    assert!(max_abs(&one, &want.data[..384]) <= 1e-4);
+    assert!(common::max_abs_diff(&one, &want.data[..384]) <= 1e-4);
     assert!(enc.embed(&[]).unwrap().is_empty());
 }
 
@@ -102,7 +94,7 @@ fn concrete_shapes_match_too() {
     let enc = TextEncoder::load(&model, &tokenizer, "model.onnx", options).unwrap();
     let texts = sentences();
     let got = enc.embed(&texts).unwrap();
-    let err = max_abs(&got, &golden("minilm_embeddings").data);
+    let err = common::max_abs_diff(&got, &golden("minilm_embeddings").data);
     eprintln!("concrete shapes: max-abs {err:.3e}");
     assert!(err <= 1e-4, "max-abs {err}");
 }
