@@ -8,12 +8,9 @@
 // Like the page's workers, it loads the relaxed-SIMD builds (pkg/relaxed/) where the browser
 // validates relaxed SIMD, unless ?simd=baseline.
 import * as ort from './node_modules/onnxruntime-web/dist/ort.wasm.min.mjs';
+import { pickSimd } from '../www/simd.js';
 
-const RELAXED_SIMD_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0,
-  65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11,
-]);
-const SIMD = new URLSearchParams(location.search).get('simd') !== 'baseline' && WebAssembly.validate(RELAXED_SIMD_PROBE) ? 'relaxed' : 'baseline';
+const SIMD = pickSimd(location.search);
 const PKG = SIMD === 'relaxed' ? '../pkg/relaxed/' : '../pkg/';
 const { default: init, Encoder, fit_logreg, build_name: imageBuildName } = await import(`${PKG}downstream.js`);
 const { default: initFull, TextEmbedder, build_name: fullBuildName } = await import(`${PKG}downstream_full.js`);

@@ -203,30 +203,29 @@ impl MaxPool2x2 {
             .enumerate()
             .chain(tail.iter_mut().enumerate().map(|(i, o)| (x1 + i, o)));
         for (ox, o) in edges {
-            let left = (2 * ox) as isize - self.pad_left as isize;
-            let mut m = f32::MIN;
-            for r in [a, b] {
-                for x in [left, left + 1] {
-                    if let Some(&v) = tap(r, x) {
-                        m = max_of(m, v);
-                    }
-                }
-            }
-            *o = m;
+            *o = self.window_max(&[a, b], ox);
         }
     }
 
     fn row_single(&self, a: &[f32], out: &mut [f32]) {
         for (ox, o) in out.iter_mut().enumerate() {
-            let left = (2 * ox) as isize - self.pad_left as isize;
-            let mut m = f32::MIN;
+            *o = self.window_max(&[a], ox);
+        }
+    }
+
+    /// The window of output column `ox` over `rows`, tap by tap (row by row, left to
+    /// right), skipping the taps that fall in the padding.
+    fn window_max(&self, rows: &[&[f32]], ox: usize) -> f32 {
+        let left = (2 * ox) as isize - self.pad_left as isize;
+        let mut m = f32::MIN;
+        for r in rows {
             for x in [left, left + 1] {
-                if let Some(&v) = tap(a, x) {
+                if let Some(&v) = tap(r, x) {
                     m = max_of(m, v);
                 }
             }
-            *o = m;
         }
+        m
     }
 }
 

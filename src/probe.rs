@@ -198,14 +198,13 @@ impl Problem<'_> {
         // `z[c][r]`: the logit of class `c` for row `r` of the block, then `p - onehot(y)`.
         let mut z = vec![[0.0f64; ROWS]; k];
         // A short last block is copied here, followed by zero rows.
-        let mut padded = Vec::new();
+        let mut padded: Vec<f32>;
         let mut loss = 0.0;
         let blocks = self.x.values().chunks(ROWS * d).zip(self.y.chunks(ROWS));
         for (mut block, labels) in blocks {
             if labels.len() < ROWS {
-                padded.resize(ROWS * d, 0.0f32);
-                padded.iter_mut().for_each(|v| *v = 0.0);
-                padded.iter_mut().zip(block).for_each(|(o, &v)| *o = v);
+                padded = block.to_vec();
+                padded.resize(ROWS * d, 0.0);
                 block = &padded;
             }
             block_logits(coef, &intercept, block, d, &mut z);

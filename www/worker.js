@@ -3,6 +3,8 @@
 // that load the same model and data and embed item ranges, and for the embedding map a
 // short-lived one that only runs t-SNE on rows it is given ('tsneRows'). Protocol in client.js.
 
+import { pickSimd } from './simd.js';
+
 /** Items per embed_step / embed_range call; ranges start at multiples of it, so every
  * worker feeds the encoder the same batches and the embeddings are bit-identical. */
 const EMBED_STEP = 64;
@@ -14,20 +16,9 @@ const TEST_HOOKS = new URL(self.location.href).searchParams.get('test-hooks') ==
  * workers with ?build=full once a model needs it. */
 const BUILD = new URL(self.location.href).searchParams.get('build') === 'full' ? 'full' : 'image';
 
-/** A function using one relaxed-simd instruction (i8x16.relaxed_swizzle): it validates only
- * where the engine has relaxed SIMD (Chrome and Edge since 114, for instance). */
-const RELAXED_SIMD_PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0,
-  65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11,
-]);
-
-/** Which instruction set the build was compiled for (issue 6, speed): 'relaxed'
- * (pkg/relaxed/: `+simd128,+relaxed-simd`, fused multiply-add in tract's matrix kernels)
- * where the engine validates relaxed SIMD, else 'baseline' (pkg/: `+simd128`). ?simd=baseline
- * forces the baseline (tests, and A/B measurements). */
-const SIMD = new URL(self.location.href).searchParams.get('simd') !== 'baseline' && WebAssembly.validate(RELAXED_SIMD_PROBE)
-  ? 'relaxed'
-  : 'baseline';
+/** Which instruction set the build was compiled for: 'relaxed' (pkg/relaxed/) or 'baseline'
+ * (pkg/); see simd.js. */
+const SIMD = pickSimd(self.location.search);
 
 let session = null;
 let wasmModule = null;
@@ -97,7 +88,7 @@ function capabilities() {
 }
 
 initPromise.then(
-  () => postMessage({ type: 'ready', capabilities: capabilities(), testHooks: TEST_HOOKS, build: BUILD, simd: SIMD }),
+  () => postMessage({ type: 'ready', capabilities: capabilities(), testHooks: TEST_HOOKS, simd: SIMD }),
   (err) => postMessage({ type: 'init-error', message: messageOf(err) }),
 );
 

@@ -11,6 +11,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEMO_MODEL, RUN_TIMEOUT, TEST_TIMEOUT, openPage, requireFile, server, useBrowser, waitForState } from './helpers.mjs';
+import { RELAXED_SIMD_PROBE } from '../../www/simd.js';
 
 useBrowser();
 
@@ -37,9 +38,6 @@ async function fidelity(page) {
 /** The wasm files the page fetched, relative to the server root. */
 const wasmFetched = (requests) => requests.filter((u) => u.endsWith('.wasm')).map((u) => u.slice(server.url.length)).sort();
 
-/** A module with one i8x16.relaxed_swizzle, as the worker probes. */
-const RELAXED_PROBE = [0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 15, 1, 13, 0, 65, 1, 253, 15, 65, 2, 253, 15, 253, 128, 2, 11];
-
 describe('relaxed-SIMD and baseline wasm builds', () => {
   const cases = [
     ['where relaxed SIMD validates, every worker loads pkg/relaxed/', '', 'relaxed', 'pkg/relaxed/downstream_bg.wasm'],
@@ -49,7 +47,7 @@ describe('relaxed-SIMD and baseline wasm builds', () => {
     test(`${name}; the embeddings equal onnxruntime's within 1e-4 and a two-worker run completes`, { timeout: TEST_TIMEOUT }, async () => {
       const { context, page, problems, requests } = await openPage(`?test-hooks=1&cache=0&workers=2${query}`);
       try {
-        const relaxed = await page.evaluate((bytes) => WebAssembly.validate(new Uint8Array(bytes)), RELAXED_PROBE);
+        const relaxed = await page.evaluate((bytes) => WebAssembly.validate(new Uint8Array(bytes)), [...RELAXED_SIMD_PROBE]);
         assert.equal(relaxed, true, 'this Chromium does not validate relaxed SIMD: the relaxed builds cannot be tested here');
         const f = await fidelity(page);
         assert.ok(f.maxAbs < 1e-4, `max-abs ${f.maxAbs}`);
