@@ -118,18 +118,33 @@ async function setupText(modelUrl, tokenizerUrl, textsUrl) {
   };
 }
 
-/** The texts cut into consecutive batches of `batch` (whole batches only), tokenised once by us. */
-function textBatches(batch) {
-  if (!state.textBatches[batch]) {
+/**
+ * The texts cut into batches of `batch` (whole batches only), tokenised once by us. In text
+ * order, or with `sorted`, longest first by token count (ties in text order), as
+ * TextEncoder::embed orders them before batching on the page and in the CLI.
+ */
+function textBatches(batch, sorted = false) {
+  const key = `${batch}${sorted ? '_sorted' : ''}`;
+  if (!state.textBatches[key]) {
+    let texts = state.texts;
+    if (sorted) {
+      const lens = texts.map((text) => {
+        const t = state.text.tokenize([text]);
+        const len = t.len;
+        t.free();
+        return len;
+      });
+      texts = texts.map((text, i) => [text, lens[i], i]).sort((a, b) => b[1] - a[1] || a[2] - b[2]).map(([text]) => text);
+    }
     const list = [];
-    for (let s = 0; s + batch <= state.texts.length; s += batch) {
-      const t = state.text.tokenize(state.texts.slice(s, s + batch));
+    for (let s = 0; s + batch <= texts.length; s += batch) {
+      const t = state.text.tokenize(texts.slice(s, s + batch));
       list.push({ rows: t.rows, len: t.len, ids: t.input_ids, mask: t.attention_mask, types: t.token_type_ids });
       t.free();
     }
-    state.textBatches[batch] = list;
+    state.textBatches[key] = list;
   }
-  return state.textBatches[batch];
+  return state.textBatches[key];
 }
 
 /** onnxruntime-web on one tokenised batch: the token states `[rows, len, dim]`. */
@@ -177,15 +192,17 @@ function poolTokens(hidden, b) {
 }
 
 /**
- * Sentences per second of one side over about `ms` milliseconds at `batch`: ours is
+ * Sentences per second of one side over about `ms` milliseconds at `batch` (`sorted`: see
+ * textBatches): ours is
  * embed_tokens (model + pooling), onnxruntime-web's is its run plus the same pooling in JS.
  */
-async function textRate(side, batch, ms) {
-  const list = textBatches(batch);
+async function textRate(side, batch, ms, sorted = false) {
+  const list = textBatches(batch, sorted);
   const t0 = performance.now();
   let sentences = 0;
   let i = 0;
-  while (performance.now() - t0 < ms) {
+  // Whole passes over the list, so that every batch length counts once per pass.
+  while (performance.now() - t0 < ms || i % list.length !== 0) {
     const b = list[i++ % list.length];
     if (side === 'ours') {
       state.text.embed_tokens(b.ids, b.mask, b.types, b.rows, b.len);
@@ -201,13 +218,14 @@ async function textRate(side, batch, ms) {
 
 /**
  * Max-abs difference of the two sides' pooled embeddings (ORT's token states pooled by
- * poolTokens) over every text, in batches of 32 and of 1; also the padded lengths seen.
+ * poolTokens) over every text, in batches of 32 (in text order and sorted) and of 1; also the
+ * padded lengths seen.
  */
 async function textDiff() {
   let max = 0;
   const lens = new Set();
-  for (const batch of [32, 1]) {
-    for (const b of textBatches(batch)) {
+  for (const [batch, sorted] of [[32, false], [32, true], [1, false]]) {
+    for (const b of textBatches(batch, sorted)) {
       const ours = state.text.embed_tokens(b.ids, b.mask, b.types, b.rows, b.len);
       const out = await ortTokens(b);
       const theirs = poolTokens(out.data, b);

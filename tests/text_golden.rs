@@ -257,3 +257,71 @@ fn speed_concrete_vs_symbolic() {
         );
     }
 }
+
+/// The session embeds a text data set in windows of `TEXT_WINDOW` texts sorted by length
+/// (fewer padded tokens than consecutive batches): aligned ranges (the page's 64-item steps,
+/// the CLI's 256) give bit-identical embeddings, and each row stays the embedding of its own
+/// text, in data set order (checked against the text embedded alone, within float noise).
+#[test]
+fn session_text_windows_keep_order_and_split_invariance() {
+    use downstream::session::{Session, TEXT_WINDOW};
+    use downstream::textdata::TextColumns;
+
+    let (model, tokenizer) = model_files();
+    let csv = String::from_utf8(common::read("assets/text-demo/trec6_sample.csv")).unwrap();
+    // A whole window and part of the next one.
+    let n = TEXT_WINDOW + 6;
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap();
+    let rows: Vec<&str> = lines.take(n).collect();
+    let part = format!("{header}\n{}\n", rows.join("\n"));
+    let mut session = Session::new();
+    session
+        .load_text_model(&model, &tokenizer, "model.onnx", TextOptions::default())
+        .unwrap();
+    let info = session
+        .load_text_data(part.as_bytes(), "part.csv", &TextColumns::default())
+        .unwrap();
+    assert_eq!(info.n, n);
+
+    let whole = session.embed_range(0, n).unwrap();
+    let mut split = session.embed_range(0, TEXT_WINDOW).unwrap();
+    split.extend(session.embed_range(TEXT_WINDOW, n).unwrap());
+    assert!(
+        whole
+            .iter()
+            .zip(&split)
+            .all(|(a, b)| a.to_bits() == b.to_bits())
+            && whole.len() == split.len(),
+        "aligned ranges must run the same batches"
+    );
+
+    // Rows in data set order: the longest and the shortest texts of the first window, and
+    // a few others, each embedded alone.
+    let enc = TextEncoder::load(&model, &tokenizer, "model.onnx", TextOptions::default()).unwrap();
+    let texts: Vec<String> = (0..n)
+        .map(|i| {
+            let (_, bytes) = session.item(i).unwrap();
+            String::from_utf8(bytes.to_vec()).unwrap()
+        })
+        .collect();
+    let lens: Vec<usize> = texts
+        .iter()
+        .map(|t| enc.tokenize(std::slice::from_ref(t)).unwrap().len)
+        .collect();
+    let longest = (0..TEXT_WINDOW).max_by_key(|&i| lens[i]).unwrap();
+    let shortest = (0..TEXT_WINDOW).min_by_key(|&i| lens[i]).unwrap();
+    assert!(
+        lens[longest] > lens[shortest],
+        "the window needs texts of different lengths"
+    );
+    let d = 384;
+    for i in [0, 1, longest, shortest, TEXT_WINDOW - 1, n - 1] {
+        let alone = enc.embed(std::slice::from_ref(&texts[i])).unwrap();
+        let err = common::max_abs_diff(&whole[i * d..(i + 1) * d], &alone);
+        assert!(
+            err <= 1e-5,
+            "row {i}: max-abs {err} against the text embedded alone"
+        );
+    }
+}

@@ -2,11 +2,13 @@
 // Interleaves the two sides in pairs and reports the median ratio and its spread.
 // Writes target/bench/summary.json and prints a table. Not a test: nothing here fails on speed.
 //
-// Sections (BENCH_ONLY=kernel,page,stages,logreg,scale,isolated picks some; all by default):
+// Sections (BENCH_ONLY=kernel,page,stages,logreg,scale,isolated picks some; all by default;
+// textpage is the MiniLM part of page alone):
 //   kernel    our Encoder vs onnxruntime-web, one thread each, same preprocessed rows, batch 1 and 32;
 //             MiniLM-L6 (models/minilm, make models) on the same tokenised TREC questions, sentences/s
 //   page      the page's real path (zip -> decode -> preprocess -> encode in N module workers)
-//             vs onnxruntime-web's default setting (1 thread: the page is not cross-origin isolated)
+//             vs onnxruntime-web's default setting (1 thread: the page is not cross-origin isolated);
+//             MiniLM: the page's Text demo (600 questions) vs onnxruntime-web's best 1-thread batch
 //   stages    decode+preprocess, encode, probe, metrics on the demo digits
 //   logreg    probe fit vs scikit-learn
 //   scale     60,000 28x28 images through the page: time, images/s, peak JS heap, wasm memory
@@ -43,6 +45,7 @@ const MODELS = [['demo_mlp', 'assets/demo/encoder.onnx'], ['cnn4', 'target/bench
 const TEXT_MODEL = 'models/minilm/model.onnx';
 const TEXT_TOKENIZER = 'models/minilm/tokenizer.json';
 const TEXT_DATA = 'tests/fixtures/text-eval/trec_small.jsonl';
+const TEXT_PAGE_DATA = 'assets/text-demo/trec6_sample.csv';
 
 mkdirSync(out, { recursive: true });
 if (!existsSync(path.join(out, 'meta.json'))) {
@@ -154,16 +157,18 @@ async function ortRate(page, ms) {
 }
 
 /**
- * Best configuration of each side (the batch with the higher median rate), compared pair by
- * pair only when both sides' best batch is the same (otherwise the ratio of medians).
+ * Best configuration of each side (the `batch_*` entry with the higher median rate), compared
+ * pair by pair only when both sides' best is the same entry (otherwise the ratio of medians).
  */
 function bestOfBatches(entry) {
-  const best = (key) => (entry.batch_32[key] >= entry.batch_1[key] ? 32 : 1);
+  const keys = Object.keys(entry).filter((k) => k.startsWith('batch_'));
+  const best = (side) => keys.reduce((a, b) => (entry[b][side] > entry[a][side] ? b : a));
   const bo = best('ours_img_s');
   const bp = best('ort_web_img_s');
+  const name = (k) => k.slice('batch_'.length).replace('_', ' ');
   return bo === bp
-    ? { ours_batch: bo, ort_batch: bp, ratio_median: entry[`batch_${bo}`].ratio_median, ratio_spread: entry[`batch_${bo}`].ratio_spread }
-    : { ours_batch: bo, ort_batch: bp, ratio_median: entry[`batch_${bo}`].ours_img_s / entry[`batch_${bp}`].ort_web_img_s, ratio_spread: null };
+    ? { ours_batch: name(bo), ort_batch: name(bp), ratio_median: entry[bo].ratio_median, ratio_spread: entry[bo].ratio_spread }
+    : { ours_batch: name(bo), ort_batch: name(bp), ratio_median: entry[bo].ours_img_s / entry[bp].ort_web_img_s, ratio_spread: null };
 }
 
 /** Interleaved pairs of two async measurements (higher is better); median ratio a/b and spread. */
@@ -210,7 +215,7 @@ try {
         build: setup.build,
         unit: 'sentences/s',
         data: `${TEXT_DATA} (${setup.texts} TREC-6 questions), tokenised once by our tokenizer; the same int64 ids, mask and token types go to both sides`,
-        how: 'batches of consecutive questions (whole batches only), each padded to its longest (same length on both sides); ours: TextEmbedder.embed_tokens (model + masked mean + L2); onnxruntime-web: run (last_hidden_state only) + the same pooling in JS',
+        how: 'batches of consecutive questions, or (batch_32_sorted) of questions sorted longest first by token count; whole batches only, whole passes over them per slice, each batch padded to its longest (same length on both sides); ours: TextEmbedder.embed_tokens (model + masked mean + L2); onnxruntime-web: run (last_hidden_state only) + the same pooling in JS',
         embedding_dim: setup.embedding_dim,
         pooling: setup.pooling,
         normalize: setup.normalize,
@@ -219,13 +224,15 @@ try {
         max_abs_diff: diff.max_abs_diff,
         padded_len: [diff.padded_len_min, diff.padded_len_max],
       };
-      for (const batch of [1, 32]) {
-        await bench.evaluate(([b]) => Promise.all([window.bench.textRate('ours', b, 300), window.bench.textRate('ort', b, 300)]), [batch]);
+      // Batches of 1, of 32 consecutive questions, and of 32 sorted longest first (what
+      // TextEncoder::embed does on the page and in the CLI; either runtime can be fed so).
+      for (const [batch, sorted] of [[1, false], [32, false], [32, true]]) {
+        await bench.evaluate(([b, s]) => Promise.all([window.bench.textRate('ours', b, 300, s), window.bench.textRate('ort', b, 300, s)]), [batch, sorted]);
         const r = await pairs(
-          () => bench.evaluate(([b, ms]) => window.bench.textRate('ours', b, ms), [batch, SLICE_MS]),
-          () => bench.evaluate(([b, ms]) => window.bench.textRate('ort', b, ms), [batch, SLICE_MS]),
+          () => bench.evaluate(([b, ms, s]) => window.bench.textRate('ours', b, ms, s), [batch, SLICE_MS, sorted]),
+          () => bench.evaluate(([b, ms, s]) => window.bench.textRate('ort', b, ms, s), [batch, SLICE_MS, sorted]),
         );
-        entry[`batch_${batch}`] = { ratio_median: r.ratio_median, ratio_spread: r.ratio_spread, ours_img_s: r.ours, ort_web_img_s: r.peer, pairs: PAIRS, ratios: r.ours_pairs.map((x, i) => x / r.peer_pairs[i]) };
+        entry[`batch_${batch}${sorted ? '_sorted' : ''}`] = { ratio_median: r.ratio_median, ratio_spread: r.ratio_spread, ours_img_s: r.ours, ort_web_img_s: r.peer, pairs: PAIRS, ratios: r.ours_pairs.map((x, i) => x / r.peer_pairs[i]) };
       }
       entry.best_single_thread = bestOfBatches(entry);
       summary.embed_vs_ort_web.minilm = entry;
@@ -259,6 +266,45 @@ try {
       }
       summary.page_embed_vs_ort_web[name] = entry;
     }
+  }
+
+  if ((ONLY.has('page') || ONLY.has('textpage')) && existsSync(path.join(root, TEXT_MODEL)) && existsSync(path.join(root, TEXT_TOKENIZER))) {
+    // MiniLM on the page's path: the Text demo (all-MiniLM-L6-v2 and the 600 TREC-6 questions
+    // of assets/text-demo) embedded by the pool of N workers, vs onnxruntime-web in its best
+    // single-thread setting (the faster of batch 1 and batch 32 sorted by length, picked on
+    // these questions before the pairs) on the same questions, tokenised by us.
+    const jsonl = path.join(out, 'trec6_sample.jsonl');
+    execFileSync('python3', ['-c', 'import csv, json, sys\nwith open(sys.argv[1], newline="", encoding="utf-8") as f, open(sys.argv[2], "w", encoding="utf-8") as o:\n    for row in csv.DictReader(f): o.write(json.dumps({"question": row["text"]}) + "\\n")', path.join(root, TEXT_PAGE_DATA), jsonl]);
+    const setup = await bench.evaluate(([m, t, x]) => window.bench.setupText(m, t, x), [`/${TEXT_MODEL}`, `/${TEXT_TOKENIZER}`, '/target/bench/trec6_sample.jsonl']);
+    const configs = [[1, false], [32, true]];
+    const probe = [];
+    for (const [b, sorted] of configs) probe.push(await bench.evaluate(([x, ms, so]) => window.bench.textRate('ort', x, ms, so), [b, SLICE_MS, sorted]));
+    const [ortBatch, ortSorted] = configs[probe[0] >= probe[1] ? 0 : 1];
+    const entry = {
+      model: TEXT_MODEL,
+      unit: 'sentences/s',
+      data: `${TEXT_PAGE_DATA} (${setup.texts} TREC-6 questions)`,
+      peer: `onnxruntime-web 1.30 wasm, 1 thread (page not cross-origin isolated), batch ${ortBatch}${ortSorted ? ' sorted longest first' : ''} (the faster of batch 1 and batch 32 sorted on these questions: ${probe.map((x) => x.toFixed(1)).join(' vs ')} sentences/s), tokenised by our tokenizer, + the same pooling in JS`,
+      ours: 'the page: the Text demo loaded, engine.embedOnly() over the 600 questions, pool of N module workers (full build), 64-item ranges, batches of 32',
+    };
+    const ortSide = (ms) => bench.evaluate(([x, t, so]) => window.bench.textRate('ort', x, t, so), [ortBatch, ms, ortSorted]);
+    for (const workers of POOLS) {
+      const page = await browser.newPage();
+      page.on('pageerror', (e) => console.error('page error:', e));
+      await page.goto(`${server.url}?${new URLSearchParams({ 'test-hooks': '1', cache: '0', workers: String(workers) })}`);
+      await page.getByTestId('text-demo').click();
+      await page.waitForFunction(() => /^Text demo loaded/.test(document.getElementById('status').textContent) || document.body.className === 'error', null, { timeout: 300_000 });
+      if ((await page.evaluate(() => document.body.className)) === 'error') {
+        throw new Error(`the text demo failed: ${await page.locator('[data-testid="error-message"]').textContent()}`);
+      }
+      await pageRate(page, 300);
+      await ortSide(300);
+      const r = await pairs(() => pageRate(page, SLICE_MS), () => ortSide(SLICE_MS));
+      entry[`workers_${workers}`] = { ratio_median: r.ratio_median, ratio_spread: r.ratio_spread, ours_img_s: r.ours, ort_web_img_s: r.peer, pairs: PAIRS, parallel: Boolean(await page.evaluate(() => window.__downstream.engine.main.capabilities.embedRange)), ratios: r.ours_pairs.map((x, i) => x / r.peer_pairs[i]) };
+      await page.close();
+    }
+    summary.page_embed_vs_ort_web ??= {};
+    summary.page_embed_vs_ort_web.minilm = entry;
   }
 
   if (ONLY.has('stages')) {
@@ -516,7 +562,7 @@ for (const [name, e] of Object.entries(summary.embed_vs_ort_web ?? {})) {
     continue;
   }
   const unit = e.unit ?? 'img/s';
-  for (const b of ['batch_1', 'batch_32']) {
+  for (const b of Object.keys(e).filter((k) => k.startsWith('batch_'))) {
     const r = e[b];
     row(`embed_vs_ort_web ${name} ${b}`, r.ratio_median, r.ratio_spread, `${r.ours_img_s.toFixed(unit === 'img/s' ? 0 : 1)} / ${r.ort_web_img_s.toFixed(unit === 'img/s' ? 0 : 1)} ${unit} (1 thread each)`);
   }
@@ -525,7 +571,7 @@ for (const [name, e] of Object.entries(summary.embed_vs_ort_web ?? {})) {
 }
 for (const [name, e] of Object.entries(summary.page_embed_vs_ort_web ?? {})) {
   for (const [k, r] of Object.entries(e).filter(([key]) => key.startsWith('workers_'))) {
-    row(`page_embed_vs_ort_default ${name} ${k}${r.parallel ? '' : ' (1 worker)'}`, r.ratio_median, r.ratio_spread, `${r.ours_img_s.toFixed(0)} / ${r.ort_web_img_s.toFixed(0)} img/s`);
+    row(`page_embed_vs_ort_default ${name} ${k}${r.parallel ? '' : ' (1 worker)'}`, r.ratio_median, r.ratio_spread, `${r.ours_img_s.toFixed(e.unit ? 1 : 0)} / ${r.ort_web_img_s.toFixed(e.unit ? 1 : 0)} ${e.unit ?? 'img/s'}`);
   }
 }
 if (summary.stages) {
