@@ -108,6 +108,9 @@ pub struct Session {
     head: Option<OnnxHead>,
     /// A text encoder, used instead of `encoder` when loaded last.
     text: Option<TextModel>,
+    /// While a text data set is embedded step by step: [`Session::text_order`], whose
+    /// positions `embed_step` walks.
+    text_order: Option<Vec<usize>>,
     /// The last report's k-NN probe and training rows, for [`Session::neighbours`].
     knn: Option<KnnFit>,
 }
@@ -302,6 +305,7 @@ impl Session {
     fn reset_embeddings(&mut self) {
         self.embeddings.clear();
         self.embedded = 0;
+        self.text_order = None;
         self.knn = None;
     }
 
@@ -327,13 +331,38 @@ impl Session {
         Ok(total)
     }
 
-    /// Embeds up to `max_items` more items; returns how many are embedded so far.
+    /// Embeds up to `max_items` more items; returns how many are embedded so far. Images go
+    /// in data-set order; texts in [`Session::text_order`].
     pub fn embed_step(&mut self, max_items: usize) -> Result<usize> {
-        let total = self.embedder()?.1.items.len();
+        let (dim, data) = self.embedder()?;
+        let total = data.items.len();
         let start = self.embedded;
         let end = (start + max_items.max(1)).min(total);
         if start >= end {
             return Ok(start);
+        }
+        if self.text.is_some() && data.text {
+            // Texts go in [`Session::text_order`] (longest first), as the page's pool sends
+            // them (`embed_items`); each row lands at its item's place.
+            if self.text_order.is_none() {
+                let order = self.text_order()?;
+                self.embeddings = vec![0.0; total * dim];
+                self.text_order = Some(order);
+            }
+            let items = self
+                .text_order
+                .as_ref()
+                .and_then(|order| order.get(start..end))
+                .unwrap_or_default()
+                .to_vec();
+            let emb = self.embed_items(&items)?;
+            for (&item, row) in items.iter().zip(emb.chunks_exact(dim)) {
+                if let Some(dst) = self.embeddings.get_mut(item * dim..(item + 1) * dim) {
+                    dst.copy_from_slice(row);
+                }
+            }
+            self.embedded = end;
+            return Ok(end);
         }
         let emb = self.embed_range(start, end)?;
         self.embeddings.extend_from_slice(&emb);
@@ -435,7 +464,8 @@ impl Session {
         Ok(())
     }
 
-    /// The embeddings computed so far, row-major.
+    /// The embeddings computed so far, row-major: the first rows for images; for texts,
+    /// every row, zero where a text is not embedded yet.
     pub fn embeddings(&self) -> &[f32] {
         &self.embeddings
     }
@@ -767,44 +797,90 @@ impl Session {
         Ok((dim, data))
     }
 
+    /// The text data set's items, longest first in word pieces (ties in data-set order):
+    /// batches cut from this order pad least. The page's pool embeds positions of it in
+    /// aligned pieces (`embed_items`), and `embed_step`/`embed_all` (the CLI) walk it too, so
+    /// both run the same batches when the batch size divides the pieces (64 on the page, 256
+    /// in the CLI). On the 600 Text-demo questions: 8,704 token rows against 14,328 for
+    /// batches of consecutive texts.
+    pub fn text_order(&self) -> Result<Vec<usize>> {
+        let model = self.text_model()?;
+        let texts = (0..self.embedder()?.1.items.len())
+            .map(|i| self.item_text(i))
+            .collect::<Result<Vec<_>>>()?;
+        let counts = model.encoder.token_counts(&texts)?;
+        let mut order: Vec<usize> = (0..counts.len()).collect();
+        order.sort_by_key(|&i| std::cmp::Reverse(counts.get(i).copied().unwrap_or_default()));
+        Ok(order)
+    }
+
+    /// Embeds the given text items, in batches of the encoder's batch size cut from the list
+    /// as given (pass pieces of [`Session::text_order`]); rows in the list's order.
+    pub fn embed_items(&self, items: &[usize]) -> Result<Vec<f32>> {
+        let model = self.text_model()?;
+        let dim = self.embedder()?.0;
+        let texts = items
+            .iter()
+            .map(|&i| self.item_text(i))
+            .collect::<Result<Vec<_>>>()?;
+        let out = model.encoder.embed(&texts)?;
+        if let Some(pos) = out.iter().position(|v| !v.is_finite()) {
+            let row = items.get(pos / dim).copied().unwrap_or_default();
+            return Err(Error::NonFinite {
+                what: format!("the embedding of text {row}"),
+                row,
+                col: pos % dim,
+                value: out.get(pos).copied().map_or(f64::NAN, f64::from),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The loaded text encoder, when the loaded data are text.
+    fn text_model(&self) -> Result<&TextModel> {
+        let model = self.text.as_ref().ok_or(Error::NotReady(
+            "the data set is text: load a text model (ONNX with its tokenizer.json)",
+        ))?;
+        if !self.embedder()?.1.text {
+            return Err(Error::NotReady(
+                "a text model embeds a text data set: load a CSV or JSONL of text,label",
+            ));
+        }
+        Ok(model)
+    }
+
+    /// The text of item `index` of a text data set.
+    fn item_text(&self, index: usize) -> Result<String> {
+        let data = self.embedder()?.1;
+        let item = data.items.get(index).ok_or(Error::InvalidValue {
+            name: "item",
+            value: index.to_string(),
+            why: format!("outside the data set's {} items", data.items.len()),
+        })?;
+        Ok(String::from_utf8_lossy(&item.bytes).into_owned())
+    }
+
     /// Embeds texts `[start, end)` in windows of [`TEXT_WINDOW`] texts (or the encoder's
     /// batch size when larger) aligned to multiples of it; `TextEncoder::embed` sorts each
     /// window by length before cutting it into batches, so batches pad less than batches of
     /// consecutive texts (on the 600 demo questions, 11,832 instead of 14,328 token rows).
     /// Any split into aligned ranges runs the same batches, so gives the same embeddings.
     fn embed_texts(&self, model: &TextModel, start: usize, end: usize) -> Result<Vec<f32>> {
-        let (dim, data) = self.embedder()?;
-        if !data.text {
-            return Err(Error::NotReady(
-                "a text model embeds a text data set: load a CSV or JSONL of text,label",
-            ));
+        let n = self.embedder()?.1.items.len();
+        if start > end || end > n {
+            return Err(Error::InvalidValue {
+                name: "item range",
+                value: format!("{start}..{end}"),
+                why: format!("outside the data set's {n} items"),
+            });
         }
-        let items = data.items.get(start..end).ok_or(Error::InvalidValue {
-            name: "item range",
-            value: format!("{start}..{end}"),
-            why: format!("outside the data set's {} items", data.items.len()),
-        })?;
         let step = TEXT_WINDOW.max(model.encoder.info().options.batch_size);
-        let mut out = Vec::with_capacity(items.len() * dim);
+        let mut out = Vec::new();
         let mut at = start;
         while at < end {
             let next = ((at / step + 1) * step).min(end);
-            let texts: Vec<String> = items
-                .get(at - start..next - start)
-                .unwrap_or_default()
-                .iter()
-                .map(|i| String::from_utf8_lossy(&i.bytes).into_owned())
-                .collect();
-            out.extend(model.encoder.embed(&texts)?);
+            out.extend(self.embed_items(&(at..next).collect::<Vec<_>>())?);
             at = next;
-        }
-        if let Some(pos) = out.iter().position(|v| !v.is_finite()) {
-            return Err(Error::NonFinite {
-                what: format!("the embedding of text {}", start + pos / dim),
-                row: start + pos / dim,
-                col: pos % dim,
-                value: out.get(pos).copied().map_or(f64::NAN, f64::from),
-            });
         }
         Ok(out)
     }

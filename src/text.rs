@@ -295,6 +295,12 @@ impl TextEncoder {
             .collect()
     }
 
+    /// Word pieces of each text after truncation (special tokens included): its row length
+    /// in a batch before padding.
+    pub fn token_counts(&self, texts: &[String]) -> Result<Vec<usize>> {
+        Ok(self.encode_all(texts)?.iter().map(Encoding::len).collect())
+    }
+
     /// Tokenises `texts` (truncated to `max_length`) and pads them to the longest.
     pub fn tokenize(&self, texts: &[String]) -> Result<TokenBatch> {
         let encodings = self.encode_all(texts)?;

@@ -246,6 +246,24 @@ impl Session {
             .map_err(js_err)
     }
 
+    /// Items of the loaded text data set, longest first in word pieces (ties in data-set
+    /// order): the order the page's pool embeds texts in. A `Uint32Array`.
+    pub fn text_order(&self) -> Result<Vec<u32>, JsError> {
+        let order = self.inner.text_order().map_err(js_err)?;
+        Ok(order
+            .into_iter()
+            .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
+            .collect())
+    }
+
+    /// Embeds the given text items (an aligned piece of `text_order`) without changing this
+    /// session's state; a `Float32Array` of `items.length x embedding_dim`, rows in the given
+    /// order.
+    pub fn embed_items(&self, items: &[u32]) -> Result<Vec<f32>, JsError> {
+        let items: Vec<usize> = items.iter().map(|&i| i as usize).collect();
+        self.inner.embed_items(&items).map_err(js_err)
+    }
+
     /// Decodes and preprocesses items `[start, end)` into model input rows (benchmark).
     pub fn preprocess_range(&self, start: u32, end: u32) -> Result<Vec<f32>, JsError> {
         self.inner

@@ -258,19 +258,21 @@ fn speed_concrete_vs_symbolic() {
     }
 }
 
-/// The session embeds a text data set in windows of `TEXT_WINDOW` texts sorted by length
-/// (fewer padded tokens than consecutive batches): aligned ranges (the page's 64-item steps,
-/// the CLI's 256) give bit-identical embeddings, and each row stays the embedding of its own
-/// text, in data set order (checked against the text embedded alone, within float noise).
+/// The session embeds a text data set longest first (`text_order`), in batches cut from that
+/// order: the CLI's `embed_all` (steps of 256) and the page's pool (`embed_items` on pieces of
+/// 64 positions, rows put back at their items) run the same batches, so give bit-identical
+/// embeddings; each row stays the embedding of its own text (checked against the text
+/// embedded alone, within float noise). `embed_range` (windows of `TEXT_WINDOW` sorted
+/// texts) gives the same bits for any split into aligned ranges.
 #[test]
-fn session_text_windows_keep_order_and_split_invariance() {
+fn session_text_order_batches_alike_on_every_path() {
     use downstream::session::{Session, TEXT_WINDOW};
     use downstream::textdata::TextColumns;
 
     let (model, tokenizer) = model_files();
     let csv = String::from_utf8(common::read("assets/text-demo/trec6_sample.csv")).unwrap();
-    // A whole window and part of the next one.
-    let n = TEXT_WINDOW + 6;
+    // Two whole pieces of 64 and part of a third.
+    let n = 2 * TEXT_WINDOW + 6;
     let mut lines = csv.lines();
     let header = lines.next().unwrap();
     let rows: Vec<&str> = lines.take(n).collect();
@@ -283,45 +285,75 @@ fn session_text_windows_keep_order_and_split_invariance() {
         .load_text_data(part.as_bytes(), "part.csv", &TextColumns::default())
         .unwrap();
     assert_eq!(info.n, n);
+    let d = 384;
 
-    let whole = session.embed_range(0, n).unwrap();
-    let mut split = session.embed_range(0, TEXT_WINDOW).unwrap();
-    split.extend(session.embed_range(TEXT_WINDOW, n).unwrap());
-    assert!(
-        whole
-            .iter()
-            .zip(&split)
-            .all(|(a, b)| a.to_bits() == b.to_bits())
-            && whole.len() == split.len(),
-        "aligned ranges must run the same batches"
-    );
-
-    // Rows in data set order: the longest and the shortest texts of the first window, and
-    // a few others, each embedded alone.
     let enc = TextEncoder::load(&model, &tokenizer, "model.onnx", TextOptions::default()).unwrap();
     let texts: Vec<String> = (0..n)
-        .map(|i| {
-            let (_, bytes) = session.item(i).unwrap();
-            String::from_utf8(bytes.to_vec()).unwrap()
-        })
+        .map(|i| String::from_utf8(session.item(i).unwrap().1.to_vec()).unwrap())
         .collect();
-    let lens: Vec<usize> = texts
-        .iter()
-        .map(|t| enc.tokenize(std::slice::from_ref(t)).unwrap().len)
-        .collect();
-    let longest = (0..TEXT_WINDOW).max_by_key(|&i| lens[i]).unwrap();
-    let shortest = (0..TEXT_WINDOW).min_by_key(|&i| lens[i]).unwrap();
+    let lens = enc.token_counts(&texts).unwrap();
+    assert_eq!(lens[0], enc.tokenize(&texts[..1]).unwrap().len);
+
+    // Longest first, ties in data-set order.
+    let order = session.text_order().unwrap();
+    let mut want: Vec<usize> = (0..n).collect();
+    want.sort_by(|&a, &b| lens[b].cmp(&lens[a]).then(a.cmp(&b)));
+    assert_eq!(order, want);
+    assert!(lens[order[0]] > lens[order[n - 1]]);
+
+    // The CLI's path and the page's pool.
+    session.embed_all(256, |_, _| {}).unwrap();
+    let cli = session.embeddings().to_vec();
+    let mut page = vec![f32::NAN; n * d];
+    for piece in order.chunks(TEXT_WINDOW) {
+        let emb = session.embed_items(piece).unwrap();
+        for (&item, row) in piece.iter().zip(emb.chunks_exact(d)) {
+            page[item * d..(item + 1) * d].copy_from_slice(row);
+        }
+    }
+    assert_eq!(cli.len(), n * d);
     assert!(
-        lens[longest] > lens[shortest],
-        "the window needs texts of different lengths"
+        cli.iter()
+            .zip(&page)
+            .all(|(a, b)| a.to_bits() == b.to_bits()),
+        "the CLI's steps and the page's pieces must run the same batches"
     );
-    let d = 384;
-    for i in [0, 1, longest, shortest, TEXT_WINDOW - 1, n - 1] {
+    // Step by step in pieces of 64, as the page's one-worker fallback does.
+    session.embed_begin().unwrap();
+    while session.embed_step(TEXT_WINDOW).unwrap() < n {}
+    assert!(session
+        .embeddings()
+        .iter()
+        .zip(&cli)
+        .all(|(a, b)| a.to_bits() == b.to_bits()));
+
+    // Rows at their items: the longest and shortest texts and a few others, each alone.
+    for i in [0, 1, order[0], order[n - 1], TEXT_WINDOW, n - 1] {
         let alone = enc.embed(std::slice::from_ref(&texts[i])).unwrap();
-        let err = common::max_abs_diff(&whole[i * d..(i + 1) * d], &alone);
+        let err = common::max_abs_diff(&cli[i * d..(i + 1) * d], &alone);
         assert!(
             err <= 1e-5,
             "row {i}: max-abs {err} against the text embedded alone"
         );
     }
+
+    // embed_range: aligned ranges give the same bits, rows close to the above.
+    let whole = session.embed_range(0, n).unwrap();
+    let mut split = Vec::new();
+    for s in (0..n).step_by(TEXT_WINDOW) {
+        split.extend(session.embed_range(s, (s + TEXT_WINDOW).min(n)).unwrap());
+    }
+    assert_eq!(whole.len(), split.len());
+    assert!(whole
+        .iter()
+        .zip(&split)
+        .all(|(a, b)| a.to_bits() == b.to_bits()));
+    assert!(common::max_abs_diff(&whole, &cli) <= 1e-5);
+
+    // Bad items are refused with the item named.
+    let err = session.embed_items(&[0, n]).unwrap_err().to_string();
+    assert!(
+        err.contains(&n.to_string()) && err.contains("outside"),
+        "{err}"
+    );
 }

@@ -8,6 +8,9 @@
 //     per L-BFGS iteration or MLP epoch, throttled; the fit itself cannot be cancelled by message, so the
 //     engine stops and restarts the worker; test hook: probeDelayMs slows every probe step)
 //   embedRange {start, end} -> {start, end, embeddings: Float32Array, memoryBytes} (progress 'embedding' {done})
+//   textOrder -> {order: Uint32Array}: a text data set's items, longest first (the pool embeds texts so)
+//   embedItems {items: Uint32Array} -> {embeddings: Float32Array, busyMs, memoryBytes}: those text items,
+//     rows in the given order (a piece of textOrder at a multiple of 64; progress 'embedding' {done})
 //   embedAll -> {embeddings: Float32Array, memoryBytes}: embeds everything in this worker (embed_step)
 //   setEmbeddings {embeddings: Float32Array} -> {memoryBytes}: embeddings of the loaded data, evaluate follows
 //   parseReport {text} -> {report}: validated by the core's parse_report

@@ -564,6 +564,14 @@ export class Engine {
     const setupMs = performance.now() - t0;
     const workers = [{ client: this.main, name: 'session' }, ...helpers.map((h, i) => ({ client: h.client, name: `helper${i + 1}` }))];
     const chunk = Math.min(MAX_CHUNK, Math.max(MIN_CHUNK, Math.ceil(steps / (workers.length * CHUNKS_PER_WORKER)) * EMBED_STEP));
+    // Texts go longest first (the session's text_order), so each batch pads to texts of about
+    // its own length; ranges are then positions in that order and rows go back to their items.
+    // The CLI walks the same order in steps of 256, so it runs the same batches.
+    let order = null;
+    if (this.data.text && workers.every((w) => w.client.capabilities?.embedItems)) {
+      order = (await this.main.request('textOrder').promise).order;
+      if (job.cancelled) throw cancelledError();
+    }
     const embeddings = new Float32Array(n * dim);
     const perWorker = Object.fromEntries(workers.map((w) => [w.name, 0]));
     const busyMs = Object.fromEntries(workers.map((w) => [w.name, 0]));
@@ -576,7 +584,9 @@ export class Engine {
         const end = Math.min(n, start + chunk);
         next = end;
         let partial = 0;
-        const { id, promise } = w.client.request('embedRange', { start, end }, {
+        const items = order?.slice(start, end);
+        const { id, promise } = w.client.request(items ? 'embedItems' : 'embedRange', items ? { items } : { start, end }, {
+          transfer: items ? [items.buffer] : [],
           onProgress: (msg) => {
             done += msg.done - partial;
             partial = msg.done;
@@ -588,7 +598,11 @@ export class Engine {
         this.stats.embedRanges += 1;
         try {
           const r = await promise;
-          embeddings.set(r.embeddings, start * dim);
+          if (items) {
+            for (let i = 0; i < end - start; i++) embeddings.set(r.embeddings.subarray(i * dim, (i + 1) * dim), order[start + i] * dim);
+          } else {
+            embeddings.set(r.embeddings, start * dim);
+          }
           busyMs[w.name] += r.busyMs;
           this.noteMemory(w.name, r.memoryBytes);
         } catch (err) {
@@ -622,7 +636,7 @@ export class Engine {
     const embedMs = performance.now() - t1;
     return {
       embeddings,
-      run: { workers: workers.length, chunk, setupMs, rangesMs: embedMs, imagesPerSecond: n / (embedMs / 1000), perWorker, busyMs },
+      run: { workers: workers.length, chunk, textOrder: Boolean(order), setupMs, rangesMs: embedMs, imagesPerSecond: n / (embedMs / 1000), perWorker, busyMs },
     };
   }
 }

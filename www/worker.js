@@ -82,6 +82,7 @@ function capabilities() {
   const proto = wasmModule.Session.prototype;
   return {
     embedRange: typeof proto.embed_range === 'function',
+    embedItems: typeof proto.embed_items === 'function' && typeof proto.text_order === 'function',
     setEmbeddings: typeof proto.set_embeddings === 'function',
     stageRanges: typeof proto.preprocess_range === 'function',
   };
@@ -233,6 +234,26 @@ async function embedRange(id, start, end) {
     }
   }
   return { start, end, embeddings: out, busyMs, memoryBytes: memoryBytes(), [TRANSFER]: [out.buffer] };
+}
+
+/** Embeds the text items `items` (a Uint32Array: a piece of text_order at a position that
+ * is a multiple of EMBED_STEP) in EMBED_STEP pieces; rows in the given order. */
+async function embedItems(id, items) {
+  if (!(items instanceof Uint32Array)) throw new Error('embedItems needs a Uint32Array of item indices');
+  const out = new Float32Array(items.length * embeddingDim);
+  let busyMs = 0;
+  for (let s = 0; s < items.length; s += EMBED_STEP) {
+    checkCancelled(id);
+    const e = Math.min(s + EMBED_STEP, items.length);
+    const t = performance.now();
+    out.set(session.embed_items(items.subarray(s, e)), s * embeddingDim);
+    busyMs += performance.now() - t;
+    if (e < items.length) {
+      progress(id, { phase: 'embedding', done: e });
+      await yieldToEventLoop();
+    }
+  }
+  return { embeddings: out, busyMs, memoryBytes: memoryBytes(), [TRANSFER]: [out.buffer] };
 }
 
 /** Benchmark: milliseconds of decode+preprocess (preprocess_range) and of the whole embedding
@@ -452,6 +473,12 @@ async function handle(msg) {
       return evaluate(msg.id, msg.config, TEST_HOOKS ? Number(msg.probeDelayMs) || 0 : 0);
     case 'embedRange':
       return embedRange(msg.id, msg.start, msg.end);
+    case 'textOrder': {
+      const order = session.text_order();
+      return { order, [TRANSFER]: [order.buffer] };
+    }
+    case 'embedItems':
+      return embedItems(msg.id, msg.items);
     case 'embedAll': {
       embedded = false;
       await embedAll(msg.id);

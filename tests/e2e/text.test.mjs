@@ -21,7 +21,7 @@ describe('text on the page', () => {
     const model = requireFile('models/minilm/model.onnx', 'build it with `make models`');
     const tokenizer = requireFile('models/minilm/tokenizer.json', 'build it with `make models`');
     const data = requireFile('tests/fixtures/text-eval/trec_small.csv', 'a committed fixture (tools/make_text_eval_fixture.py)');
-    const { context, page, problems } = await openPage();
+    const { context, page, problems } = await openPage('?test-hooks=1');
     try {
       await page.getByTestId('text-model-file').setInputFiles(model);
       await page.getByTestId('tokenizer-file').setInputFiles(tokenizer);
@@ -34,6 +34,10 @@ describe('text on the page', () => {
       await page.getByTestId('run').click();
       await waitForState(page, ['results'], 2 * RUN_TIMEOUT);
       await assertMatchesReport(page, report);
+      // The pool embedded the texts longest first (textOrder, embedItems), as the CLI does.
+      const run = await page.evaluate(() => window.__downstream.stats.lastRun);
+      assert.equal(run.embeddings, 'computed');
+      assert.equal(run.textOrder, true);
       const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-report').click()]);
       const got = JSON.parse(readFileSync(await download.path(), 'utf8'));
       for (const key of ['test_index', 'y_true', 'y_pred']) assert.deepEqual(got.predictions[key], report.predictions[key], key);
