@@ -608,7 +608,8 @@ export class Engine {
         } catch (err) {
           if (err.crashed && w.client !== this.main) {
             // A helper is only a copy: drop it (its onCrash did) and say so; the session is intact.
-            throw new WorkerError(`an embedding worker stopped unexpectedly while embedding items ${start}–${end - 1} (${err.message}); the loaded model and data are kept`);
+            const what = items ? `${end - start} texts (${start + 1}–${end} of ${n}, longest first)` : `items ${start}–${end - 1}`;
+            throw new WorkerError(`an embedding worker stopped unexpectedly while embedding ${what} (${err.message}); the loaded model and data are kept`);
           }
           throw err;
         } finally {
