@@ -89,8 +89,8 @@ impl EvalConfig {
     }
 }
 
-/// Texts sorted by length together before batching: the page's `EMBED_STEP` (www/worker.js),
-/// so that its ranges and the CLI's steps of 256 cover whole windows.
+/// Texts that `embed_range` sorts by length together before batching (the whole data set
+/// goes through [`Session::text_order`] instead): the page's `EMBED_STEP` (www/worker.js).
 pub const TEXT_WINDOW: usize = 64;
 const NO_HEAD: &str = "load an ONNX head (embeddings [N, D] to class scores [N, K]) first";
 

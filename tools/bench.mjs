@@ -118,11 +118,12 @@ async function benchPage(base = server.url, query = '') {
   return page;
 }
 
-/** The real page with the model and data of a classroom link loaded (not run), test hooks on. */
+/** The real page with the model and data of a classroom link loaded (not run), test hooks on;
+ * without a model, the page as it opens. */
 async function appPage({ model, data, workers, run = false }) {
   const page = await browser.newPage();
   page.on('pageerror', (e) => console.error('page error:', e));
-  const q = new URLSearchParams({ 'test-hooks': '1', cache: '0', workers: String(workers), model, data });
+  const q = new URLSearchParams({ 'test-hooks': '1', cache: '0', workers: String(workers), ...(model ? { model, data } : {}) });
   if (run) q.set('run', '1');
   await page.goto(`${server.url}?${q}`);
   return page;
@@ -308,13 +309,11 @@ try {
       unit: 'sentences/s',
       data: `${TEXT_PAGE_DATA} (${setup.texts} TREC-6 questions)`,
       peer: `onnxruntime-web 1.30 wasm, 1 thread (page not cross-origin isolated), batch ${ortBatch}${ortSorted ? ' sorted longest first' : ''} (the faster of batch 1 and batch 32 sorted on these questions: ${probe.map((x) => x.toFixed(1)).join(' vs ')} sentences/s), tokenised by our tokenizer, + the same pooling in JS`,
-      ours: 'the page: the Text demo loaded, engine.embedOnly() over the 600 questions, pool of N module workers (full build), 64-item ranges, batches of 32',
+      ours: 'the page: the Text demo loaded, engine.embedOnly() over the 600 questions, pool of N module workers (full build), the questions longest first (textOrder) in pieces of 64 (embedItems), batches of 32',
     };
     const ortSide = (ms) => bench.evaluate(([x, t, so]) => window.bench.textRate('ort', x, t, so), [ortBatch, ms, ortSorted]);
     for (const workers of POOLS) {
-      const page = await browser.newPage();
-      page.on('pageerror', (e) => console.error('page error:', e));
-      await page.goto(`${server.url}?${new URLSearchParams({ 'test-hooks': '1', cache: '0', workers: String(workers) })}`);
+      const page = await appPage({ workers });
       await page.getByTestId('text-demo').click();
       await page.waitForFunction(() => /^Text demo loaded/.test(document.getElementById('status').textContent) || document.body.className === 'error', null, { timeout: 300_000 });
       if ((await page.evaluate(() => document.body.className)) === 'error') {
