@@ -17,11 +17,9 @@ use crate::preprocess::{ImageSpec, Layout, PreprocessOptions, Preprocessing, Res
 
 /// Largest batch Downstream picks when the model's batch dimension is symbolic.
 pub const DEFAULT_BATCH: usize = 32;
-/// Bytes one batch's largest activation may take when Downstream picks the batch: about a
-/// core's L2 cache. Measured on the bench CNN (largest activation 50 KB a sample) in headless
-/// Chromium, one image at a time ran 1.15x as fast as 32 (issue 6); MLPs keep 32, and large
-/// image models (EfficientNet-Lite0: 1.6 MB a sample) run one at a time, which also bounds
-/// their memory.
+/// Bytes one batch's largest activation may take when Downstream picks the batch for a model
+/// without convolutions (an MLP): about a core's L2 cache. MLPs keep 32. Models with
+/// convolutions run one sample at a time instead (see [`has_convolutions`]).
 pub const BATCH_ACTIVATION_BYTES: usize = 512 * 1024;
 /// Side used for a symbolic image height or width.
 pub const DEFAULT_SIDE: usize = 224;
@@ -138,7 +136,25 @@ fn largest_activation(plan: &TypedRunnableModel) -> usize {
         .unwrap_or(0)
 }
 
-/// The batch for a symbolic batch dimension: the largest power of two up to
+/// Whether a plan convolves: a convolution node, or the im2col that tract lowers one to.
+///
+/// A convolution already multiplies matrices as wide as its output map (one column per output
+/// position, 49 to 784 on the bench CNN), so a batch does not widen its products; it only
+/// multiplies the im2col buffers (113 KB an image for the bench CNN's second convolution)
+/// past the caches. Such models run one sample at a time (issue 6): on the bench CNN, one
+/// image at a time embedded 1.17x as fast as the batch of 8 the activation rule gave it
+/// (median of 17 interleaved passes over the 1,000 demo digits, relaxed-SIMD build in node;
+/// 1.09-1.24x), and 1,707 against 1,622 images/s in headless Chromium. EfficientNet-Lite0
+/// ran one at a time already (1.6 MB of activations an image), which also bounds its memory.
+fn has_convolutions(plan: &TypedRunnableModel) -> bool {
+    plan.model().nodes().iter().any(|n| {
+        let name = n.op().name();
+        name.contains("Conv") || name.to_ascii_lowercase().contains("im2col")
+    })
+}
+
+/// The batch for a symbolic batch dimension of a model without convolutions: the largest
+/// power of two up to
 /// `DEFAULT_BATCH` whose largest activation (`per_sample` bytes each) fits in
 /// `BATCH_ACTIVATION_BYTES`; at least 1.
 pub fn pick_batch(per_sample: usize) -> usize {
@@ -493,14 +509,20 @@ impl Encoder {
                 _ => e,
             })
         };
-        // A symbolic batch: the plan for one image tells how large one sample's activations
-        // are, and the batch is the largest that keeps them about cache-sized (issue 6).
+        // A symbolic batch: a model with convolutions runs one sample at a time; for others
+        // the plan for one sample tells how large its activations are, and the batch is the
+        // largest that keeps them about cache-sized (issue 6).
         let mut extra_plans = Vec::new();
         let (batch, plan) = match declared_batch {
             Some(b) => (b, prepare(model, &shape_for(b))?),
             None => {
                 let single = prepare(model.clone(), &shape_for(1))?;
-                match pick_batch(largest_activation(&single)) {
+                let picked = if has_convolutions(&single) {
+                    1
+                } else {
+                    pick_batch(largest_activation(&single))
+                };
+                match picked {
                     1 => (1, single),
                     b => {
                         extra_plans.push((1, single));

@@ -38,6 +38,8 @@ pub mod text;
 pub mod textdata;
 pub mod tsne;
 
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub mod gemm;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 

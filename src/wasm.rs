@@ -30,6 +30,14 @@ pub fn build_name() -> String {
     crate::encoder::build_name().to_string()
 }
 
+/// Compares the 4x8 f32 matrix kernel (src/gemm.rs) with tract-linalg's 8x8 wasm kernel, bit
+/// for bit, on every operation a kernel program can hold, and checks that tract picks it:
+/// the number of programs compared, or what differed (the browser tests call it).
+#[wasm_bindgen]
+pub fn gemm_self_check() -> Result<usize, JsError> {
+    crate::gemm::self_check().map_err(|e| JsError::new(&e))
+}
+
 /// The operator types of an ONNX model (subgraphs included) this build does not register;
 /// the page switches to the full build when the image build finds any.
 #[wasm_bindgen]
