@@ -4,7 +4,8 @@
 // the 26 operations a kernel program can hold (none, the scalar, per-row and per-column ones,
 // the quantisation scalings, AddUnicast, AddRowColProducts, and LoadTile in place of a
 // cleared start) and compares the 8 x 8 results bit for bit; it also checks that tract's
-// dispatch picks the 4x8 kernel for an f32 product. The page-level checks of the same
+// dispatch picks the 4x8 kernel for an f32 product, and keeps it alone for a product with a
+// symbolic number of columns (how a text encoder's token axis reaches it). The page-level checks of the same
 // kernel are the fidelity tests against onnxruntime (simd, model, textencoder).
 //
 // Needs: pkg/ and pkg/relaxed/ (make build).
