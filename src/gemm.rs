@@ -291,6 +291,13 @@ struct Operands {
     tile: Vec<f32>,
 }
 
+impl Operands {
+    /// The row values from row `r` on.
+    fn row(&self, r: usize) -> *const f32 {
+        self.rows.as_ptr().wrapping_add(r)
+    }
+}
+
 fn store_ker(ptr: *mut f32) -> tract_linalg::mmm::OutputStoreKer {
     tract_linalg::mmm::OutputStoreKer {
         ptr: ptr as *mut u8,
@@ -312,24 +319,12 @@ fn ops() -> Vec<(&'static str, MakeOp)> {
         ("ScalarSub", |_, _| FusedKerSpec::ScalarSub(0.75)),
         ("ScalarSubF", |_, _| FusedKerSpec::ScalarSubF(0.75)),
         ("LeakyRelu", |_, _| FusedKerSpec::LeakyRelu(0.1)),
-        ("PerRowMin", |o, r| {
-            FusedKerSpec::PerRowMin(o.rows.as_ptr().wrapping_add(r))
-        }),
-        ("PerRowMax", |o, r| {
-            FusedKerSpec::PerRowMax(o.rows.as_ptr().wrapping_add(r))
-        }),
-        ("PerRowAdd", |o, r| {
-            FusedKerSpec::PerRowAdd(o.rows.as_ptr().wrapping_add(r))
-        }),
-        ("PerRowMul", |o, r| {
-            FusedKerSpec::PerRowMul(o.rows.as_ptr().wrapping_add(r))
-        }),
-        ("PerRowSub", |o, r| {
-            FusedKerSpec::PerRowSub(o.rows.as_ptr().wrapping_add(r))
-        }),
-        ("PerRowSubF", |o, r| {
-            FusedKerSpec::PerRowSubF(o.rows.as_ptr().wrapping_add(r))
-        }),
+        ("PerRowMin", |o, r| FusedKerSpec::PerRowMin(o.row(r))),
+        ("PerRowMax", |o, r| FusedKerSpec::PerRowMax(o.row(r))),
+        ("PerRowAdd", |o, r| FusedKerSpec::PerRowAdd(o.row(r))),
+        ("PerRowMul", |o, r| FusedKerSpec::PerRowMul(o.row(r))),
+        ("PerRowSub", |o, r| FusedKerSpec::PerRowSub(o.row(r))),
+        ("PerRowSubF", |o, r| FusedKerSpec::PerRowSubF(o.row(r))),
         ("PerColMin", |o, _| FusedKerSpec::PerColMin(o.cols.as_ptr())),
         ("PerColMax", |o, _| FusedKerSpec::PerColMax(o.cols.as_ptr())),
         ("PerColAdd", |o, _| FusedKerSpec::PerColAdd(o.cols.as_ptr())),
@@ -349,7 +344,7 @@ fn ops() -> Vec<(&'static str, MakeOp)> {
             FusedKerSpec::AddUnicast(store_ker(o.tile.as_ptr().wrapping_add(8 * r) as *mut f32))
         }),
         ("AddRowColProducts", |o, r| {
-            FusedKerSpec::AddRowColProducts(o.rows.as_ptr().wrapping_add(r), o.cols.as_ptr())
+            FusedKerSpec::AddRowColProducts(o.row(r), o.cols.as_ptr())
         }),
         ("LoadTile", |o, r| {
             FusedKerSpec::LoadTile(o.cols.as_ptr(), o.tile.as_ptr().wrapping_add(8 * r))
