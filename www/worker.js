@@ -214,46 +214,41 @@ async function embedAll(id) {
   embedded = true;
 }
 
+/** Embeds `n` rows in EMBED_STEP pieces, `piece(s, e)` giving rows [s, e) of them, with
+ * progress and a yield between pieces; the rows, the milliseconds spent in the pieces and the
+ * wasm memory, ready to transfer. */
+async function embedPieces(id, n, piece) {
+  const out = new Float32Array(n * embeddingDim);
+  let busyMs = 0;
+  for (let s = 0; s < n; s += EMBED_STEP) {
+    checkCancelled(id);
+    const e = Math.min(s + EMBED_STEP, n);
+    const t = performance.now();
+    out.set(piece(s, e), s * embeddingDim);
+    busyMs += performance.now() - t;
+    if (e < n) {
+      progress(id, { phase: 'embedding', done: e });
+      await yieldToEventLoop();
+    }
+  }
+  return { embeddings: out, busyMs, memoryBytes: memoryBytes(), [TRANSFER]: [out.buffer] };
+}
+
 /** Embeds items [start, end) in EMBED_STEP pieces aligned to the data set's start. */
 async function embedRange(id, start, end) {
   if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && start <= end && end <= dataN)) {
     throw new Error(`item range ${start}..${end} is outside the data set's ${dataN} items`);
   }
   if (start % EMBED_STEP !== 0) throw new Error(`item range start ${start} is not a multiple of ${EMBED_STEP}`);
-  const out = new Float32Array((end - start) * embeddingDim);
-  let busyMs = 0;
-  for (let s = start; s < end; s += EMBED_STEP) {
-    checkCancelled(id);
-    const e = Math.min(s + EMBED_STEP, end);
-    const t = performance.now();
-    out.set(session.embed_range(s, e), (s - start) * embeddingDim);
-    busyMs += performance.now() - t;
-    if (e < end) {
-      progress(id, { phase: 'embedding', done: e - start });
-      await yieldToEventLoop();
-    }
-  }
-  return { start, end, embeddings: out, busyMs, memoryBytes: memoryBytes(), [TRANSFER]: [out.buffer] };
+  const rows = await embedPieces(id, end - start, (s, e) => session.embed_range(start + s, start + e));
+  return { start, end, ...rows };
 }
 
 /** Embeds the text items `items` (a Uint32Array: a piece of text_order at a position that
  * is a multiple of EMBED_STEP) in EMBED_STEP pieces; rows in the given order. */
 async function embedItems(id, items) {
   if (!(items instanceof Uint32Array)) throw new Error('embedItems needs a Uint32Array of item indices');
-  const out = new Float32Array(items.length * embeddingDim);
-  let busyMs = 0;
-  for (let s = 0; s < items.length; s += EMBED_STEP) {
-    checkCancelled(id);
-    const e = Math.min(s + EMBED_STEP, items.length);
-    const t = performance.now();
-    out.set(session.embed_items(items.subarray(s, e)), s * embeddingDim);
-    busyMs += performance.now() - t;
-    if (e < items.length) {
-      progress(id, { phase: 'embedding', done: e });
-      await yieldToEventLoop();
-    }
-  }
-  return { embeddings: out, busyMs, memoryBytes: memoryBytes(), [TRANSFER]: [out.buffer] };
+  return embedPieces(id, items.length, (s, e) => session.embed_items(items.subarray(s, e)));
 }
 
 /** Benchmark: milliseconds of decode+preprocess (preprocess_range) and of the whole embedding
